@@ -1,0 +1,87 @@
+//! Synthetic AD users for the snapshot benchmark: realistic column widths (Japanese names,
+//! DNs, a raw JSON of ~25 attributes), generated from a seed without allocation storms.
+
+use crate::ids;
+use chrono::{DateTime, Duration, Utc};
+use dirsnap_model::AdUser;
+
+const FAMILY: [&str; 10] = [
+    "山田", "佐藤", "鈴木", "高橋", "田中", "渡辺", "伊藤", "中村", "小林", "加藤",
+];
+const GIVEN: [&str; 10] = [
+    "太郎",
+    "花子",
+    "一郎",
+    "由紀",
+    "健二",
+    "舞",
+    "翔太",
+    "葵",
+    "大輝",
+    "さくら",
+];
+const DEPT: [&str; 5] = ["営業部", "総務部", "開発部", "経理部", "人事部"];
+
+/// The `i`-th synthetic user of a benchmark domain.
+pub fn ad_user(i: u64, base: DateTime<Utc>) -> AdUser {
+    let sn = FAMILY[(i % 10) as usize];
+    let given = GIVEN[((i / 10) % 10) as usize];
+    let dept = DEPT[((i / 100) % 5) as usize];
+    let sam = format!("user{i:07}");
+    let upn = format!("{sam}@bench.example.co.jp");
+    let dn = format!("CN={sn} {given} {i},OU={dept},OU=Staff,DC=bench,DC=example,DC=co,DC=jp");
+    let guid = ids::guid(&format!("bench:{i}"));
+    let enabled = !i.is_multiple_of(17);
+    let uac = if enabled { 512u32 } else { 514 };
+    let changed = base - Duration::seconds((i % 86_400) as i64);
+    let raw = format!(
+        concat!(
+            r#"{{"objectClass":["top","person","organizationalPerson","user"],"cn":["{sn} {given} {i}"],"#,
+            r#""distinguishedName":["{dn}"],"objectGUID":[{{"base64":"{g64}"}}],"sAMAccountName":["{sam}"],"#,
+            r#""userPrincipalName":["{upn}"],"mail":["{upn}"],"sn":["{sn}"],"givenName":["{given}"],"#,
+            r#""displayName":["{sn} {given}"],"department":["{dept}"],"title":["担当"],"#,
+            r#""telephoneNumber":["+81-3-5555-{tel:04}"],"userAccountControl":["{uac}"],"#,
+            r#""accountExpires":["9223372036854775807"],"whenCreated":["20240101000000.0Z"],"#,
+            r#""whenChanged":["{wc}"],"uSNChanged":["{usn}"],"company":["Example株式会社"],"#,
+            r#""physicalDeliveryOfficeName":["東京本社"],"employeeID":["E{i:07}"]}}"#
+        ),
+        sn = sn,
+        given = given,
+        i = i,
+        dn = dn,
+        g64 = guid.to_base64(),
+        sam = sam,
+        upn = upn,
+        dept = dept,
+        tel = i % 10_000,
+        uac = uac,
+        wc = changed.format("%Y%m%d%H%M%S.0Z"),
+        usn = 100_000 + i,
+    );
+    AdUser {
+        object_guid: guid,
+        object_sid: Some(ids::sid(1_000_000 + i as u32)),
+        dn,
+        domain: "bench.example.co.jp".into(),
+        sam_account_name: Some(sam),
+        user_principal_name: Some(upn.clone()),
+        mail: Some(upn),
+        given_name: Some(given.into()),
+        sn: Some(sn.into()),
+        display_name: Some(format!("{sn} {given}")),
+        department: Some(dept.into()),
+        title: Some("担当".into()),
+        telephone_number: Some(format!("+81-3-5555-{:04}", i % 10_000)),
+        mobile: None,
+        consistency_guid: Some(guid.as_bytes().to_vec()),
+        user_account_control: Some(uac),
+        enabled,
+        account_expires: None,
+        expired: false,
+        when_created: Some(base - Duration::days(365)),
+        when_changed: Some(changed),
+        usn_changed: Some(100_000 + i as i64),
+        is_deleted: false,
+        raw,
+    }
+}

@@ -1,0 +1,162 @@
+//! `dirsnap-harness`: regenerates fixtures and benchmark data. Not part of the product.
+
+use chrono::{TimeZone, Utc};
+use clap::{Parser, Subcommand};
+use dirsnap_harness::{bench, demo};
+use dirsnap_snapshot::{Ad, SnapshotMeta, SnapshotWriter};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "dirsnap-harness",
+    about = "dirsnap fixture and benchmark data generator"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Generate the demo snapshots from a readable source description.
+    Demo {
+        #[arg(long)]
+        source: PathBuf,
+        /// The demo config.yml whose digest and content are recorded in the manifests.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Benchmark: build N users in memory, then time writing them as a snapshot and reading
+    /// the snapshot back (checksums included). Prints one JSON line.
+    BenchSnapshot {
+        #[arg(long)]
+        users: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print the Markdown column tables of docs/snapshot-format.md from the code.
+    DocColumns,
+    /// Write an AD snapshot of N synthetic users (benchmarks, interruption tests).
+    GenUsers {
+        #[arg(long)]
+        users: u64,
+        #[arg(long)]
+        out: PathBuf,
+        /// Rows per write call (an exporter's page).
+        #[arg(long, default_value_t = 10_000)]
+        chunk: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> Result<(), Box<dyn std::error::Error>> {
+    match Cli::parse().command {
+        Cmd::Demo {
+            source,
+            config,
+            out,
+        } => {
+            let src = demo::load_source(&source)?;
+            let cfg = match config {
+                Some(path) => {
+                    let c = dirsnap_config::load_config(&path)?;
+                    Some((c.redacted_document(), c.digest()))
+                }
+                None => None,
+            };
+            demo::generate(&src, &out, cfg.as_ref().map(|(v, d)| (v, d.as_str())))?;
+            println!(
+                "wrote ad-previous, ad, iid-previous, iid under {}",
+                out.display()
+            );
+        }
+        Cmd::BenchSnapshot { users, out } => {
+            use dirsnap_snapshot::{ReadOptions, Snapshot};
+            use std::time::Instant;
+            let base = Utc
+                .with_ymd_and_hms(2026, 11, 27, 0, 0, 0)
+                .single()
+                .ok_or("bad base time")?;
+            let t0 = Instant::now();
+            let rows: Vec<_> = (0..users).map(|n| bench::ad_user(n, base)).collect();
+            let generate_s = t0.elapsed().as_secs_f64();
+            let t1 = Instant::now();
+            let mut w = SnapshotWriter::<Ad>::create(&out)?;
+            for chunk in rows.chunks(65_536) {
+                w.write_users(chunk)?;
+            }
+            let m = w.commit(SnapshotMeta {
+                taken_at: Some(base),
+                ..SnapshotMeta::default()
+            })?;
+            let write_s = t1.elapsed().as_secs_f64();
+            drop(rows);
+            let t2 = Instant::now();
+            let snap = Snapshot::open(&out)?;
+            let read = snap.read_table::<dirsnap_model::AdUser>(
+                dirsnap_snapshot::Table::Users,
+                &ReadOptions::default(),
+            )?;
+            let read_s = t2.elapsed().as_secs_f64();
+            let bytes = m.files.get("users.parquet").map(|f| f.bytes).unwrap_or(0);
+            println!(
+                "{{\"rows\": {}, \"generate_s\": {generate_s:.3}, \"write_s\": {write_s:.3}, \"read_s\": {read_s:.3}, \"bytes\": {bytes}}}",
+                read.len()
+            );
+        }
+        Cmd::DocColumns => {
+            use dirsnap_model::SnapshotKind;
+            use dirsnap_snapshot::{Table, columns_of};
+            for kind in SnapshotKind::ALL {
+                for table in [Table::Users, Table::Groups] {
+                    println!("### {kind} `{}`\n", table.file_name());
+                    print_columns(columns_of(kind, table));
+                }
+            }
+            println!("### every kind: `memberships.parquet`\n");
+            print_columns(columns_of(SnapshotKind::Ad, Table::Memberships));
+        }
+        Cmd::GenUsers { users, out, chunk } => {
+            let base = Utc
+                .with_ymd_and_hms(2026, 11, 27, 0, 0, 0)
+                .single()
+                .ok_or("bad base time")?;
+            let mut w = SnapshotWriter::<Ad>::create(&out)?;
+            let mut i = 0;
+            let chunk = chunk.max(1);
+            while i < users {
+                let end = (i + chunk).min(users);
+                let rows: Vec<_> = (i..end).map(|n| bench::ad_user(n, base)).collect();
+                w.write_users(&rows)?;
+                i = end;
+            }
+            let m = w.commit(SnapshotMeta {
+                taken_at: Some(base),
+                ..SnapshotMeta::default()
+            })?;
+            println!("wrote {} users to {}", m.counts.users, out.display());
+        }
+    }
+    Ok(())
+}
+
+fn print_columns(cols: &[dirsnap_snapshot::ColumnDoc]) {
+    println!("| column | type | meaning |");
+    println!("|---|---|---|");
+    for c in cols {
+        println!("| `{}` | `{}` | {} |", c.name, c.doc_type, c.doc);
+    }
+    println!();
+}

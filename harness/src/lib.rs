@@ -1,0 +1,6 @@
+//! Test and benchmark support for dirsnap: the demo fixture generator (a readable source
+//! description → Parquet snapshots) and synthetic data for benchmarks.
+
+pub mod bench;
+pub mod demo;
+pub mod ids;

@@ -1,0 +1,28 @@
+# Shared helpers for dirsnap's scripts. Source it; do not run it.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PY_REQUIREMENTS="$ROOT/scripts/py/requirements.txt"
+
+say() { printf '==> %s\n' "$*" >&2; }
+
+# Creates (or refreshes, when requirements.txt changed) the Python venv with the independent
+# peers the tests use: pyarrow and DuckDB to read our Parquet.
+ensure_venv() {
+  local stamp="$VENV/.requirements.sha256"
+  local want
+  want="$(sha256sum "$PY_REQUIREMENTS" | cut -d' ' -f1)"
+  if [[ -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
+    return 0
+  fi
+  say "creating Python venv in .venv (pyarrow, duckdb)"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$PY_REQUIREMENTS"
+  echo "$want" > "$stamp"
+}
+
+# Builds the workspace's binaries in debug mode (fast to build; benchmarks build release).
+build_debug() {
+  say "building dirsnap (cargo build --locked)"
+  cargo build --locked --quiet --workspace --bins
+}

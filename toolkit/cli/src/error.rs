@@ -1,0 +1,31 @@
+use dirsnap_snapshot::SnapshotError;
+
+/// A command's failure, carrying the exit code SPEC §2 assigns to it.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Usage or invalid input (exit 2).
+    #[error("{0}")]
+    Input(String),
+    /// Runtime failure: I/O, network, server (exit 1).
+    #[error("{0}")]
+    Runtime(String),
+}
+
+impl CliError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CliError::Input(_) => 2,
+            CliError::Runtime(_) => 1,
+        }
+    }
+}
+
+impl From<SnapshotError> for CliError {
+    fn from(e: SnapshotError) -> Self {
+        if e.is_invalid_input() {
+            CliError::Input(e.to_string())
+        } else {
+            CliError::Runtime(e.to_string())
+        }
+    }
+}

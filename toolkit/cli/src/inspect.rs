@@ -1,0 +1,246 @@
+//! `dirsnap inspect SNAP|PLAN`.
+
+use crate::error::CliError;
+use crate::output::{human_bytes, spinner};
+use dirsnap_diff::Keyed;
+use dirsnap_model::Manifest;
+use dirsnap_snapshot::{AnySnapshot, ReadOptions, Snapshot, Table, columns_of, read_manifest_json};
+use serde_json::{Value, json};
+use std::path::Path;
+
+pub fn run(path: &Path, as_json: bool, sample: usize, quiet: bool) -> Result<(), CliError> {
+    let manifest = read_manifest_json(path)?;
+    if manifest.get("kind").and_then(Value::as_str) == Some("plan") {
+        return inspect_plan(path, &manifest, as_json);
+    }
+    let snapshot = Snapshot::open(path)?;
+    let pb = spinner(quiet, &format!("reading {}", path.display()));
+    // Reading decodes every file, which also verifies every checksum.
+    let data = snapshot.read_any(&ReadOptions { skip_raw: true })?;
+    pb.finish_and_clear();
+    let samples = samples(&data, sample);
+    let m = snapshot.manifest();
+    if as_json {
+        let mut out = serde_json::to_value(m).map_err(|e| CliError::Runtime(e.to_string()))?;
+        if let Value::Object(obj) = &mut out {
+            obj.remove("config");
+            obj.insert("path".into(), json!(path.display().to_string()));
+            obj.insert("verified".into(), json!(true));
+            obj.insert("schema".into(), schema_json(m));
+            obj.insert("sample".into(), samples);
+        }
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    } else {
+        print_text(path, m, &samples);
+    }
+    Ok(())
+}
+
+fn schema_json(m: &Manifest) -> Value {
+    let mut obj = serde_json::Map::new();
+    for table in Table::ALL {
+        let cols: Vec<Value> = columns_of(m.kind, table)
+            .iter()
+            .map(|c| json!({"name": c.name, "type": c.doc_type}))
+            .collect();
+        obj.insert(table.file_name().into(), Value::Array(cols));
+    }
+    Value::Object(obj)
+}
+
+fn rows_json<T: Keyed>(rows: &[T], n: usize) -> Value {
+    Value::Array(
+        rows.iter()
+            .take(n)
+            .map(|r| {
+                json!({
+                    "key": r.key(),
+                    "label": r.label(),
+                    "attributes": r.attributes(),
+                })
+            })
+            .collect(),
+    )
+}
+
+fn memberships_json(ms: &[dirsnap_model::Membership], n: usize) -> Value {
+    Value::Array(
+        ms.iter()
+            .take(n)
+            .map(|m| {
+                json!({
+                    "group_key": m.group_key,
+                    "member_key": m.member_key,
+                    "member_kind": m.member_kind.as_str(),
+                    "member_ref": m.member_ref,
+                    "in_scope": m.in_scope,
+                })
+            })
+            .collect(),
+    )
+}
+
+fn samples(data: &AnySnapshot, n: usize) -> Value {
+    let (users, groups, memberships) = match data {
+        AnySnapshot::Ad(t) => (
+            rows_json(&t.users, n),
+            rows_json(&t.groups, n),
+            memberships_json(&t.memberships, n),
+        ),
+        AnySnapshot::Iid(t) => (
+            rows_json(&t.users, n),
+            rows_json(&t.groups, n),
+            memberships_json(&t.memberships, n),
+        ),
+        AnySnapshot::M365(t) => (
+            rows_json(&t.users, n),
+            rows_json(&t.groups, n),
+            memberships_json(&t.memberships, n),
+        ),
+    };
+    json!({"users": users, "groups": groups, "memberships": memberships})
+}
+
+fn print_text(path: &Path, m: &Manifest, samples: &Value) {
+    println!("snapshot    {}", path.display());
+    println!(
+        "kind        {} (schema_version {})",
+        m.kind, m.schema_version
+    );
+    println!("source      {}", m.source.describe());
+    println!(
+        "taken at    {}",
+        m.taken_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    println!("tool        {} {}", m.tool.name, m.tool.version);
+    if let Some(d) = &m.config_digest {
+        println!("config      {d}");
+    }
+    if m.filters.user.is_some() || m.filters.group.is_some() {
+        println!(
+            "filters     user: {}   group: {}",
+            m.filters.user.as_deref().unwrap_or("(none)"),
+            m.filters.group.as_deref().unwrap_or("(none)")
+        );
+    }
+    println!(
+        "counts      users {}, groups {}, memberships {}",
+        m.counts.users, m.counts.groups, m.counts.memberships
+    );
+    println!("files       (checksums verified)");
+    for (name, f) in &m.files {
+        let short = f.sha256.get(..12).unwrap_or(&f.sha256);
+        println!(
+            "  {name:<20} {:>9} rows  {:>10}  sha256 {short}…",
+            f.rows,
+            human_bytes(f.bytes)
+        );
+    }
+    for note in &m.notes {
+        println!("note        {note}");
+    }
+    println!("schema");
+    for table in Table::ALL {
+        let cols: Vec<String> = columns_of(m.kind, table)
+            .iter()
+            .map(|c| format!("{} {}", c.name, c.doc_type))
+            .collect();
+        println!("  {}: {}", table.file_name(), cols.join(", "));
+    }
+    for (table, key) in [("users", "users"), ("groups", "groups")] {
+        let rows = samples[key].as_array().cloned().unwrap_or_default();
+        if rows.is_empty() {
+            continue;
+        }
+        println!("sample {table}");
+        for r in rows {
+            println!(
+                "  {}  {}",
+                r["key"].as_str().unwrap_or_default(),
+                r["label"].as_str().unwrap_or_default()
+            );
+            if let Some(attrs) = r["attributes"].as_object() {
+                let shown: Vec<String> = attrs
+                    .iter()
+                    .filter(|(k, _)| {
+                        !matches!(
+                            k.as_str(),
+                            "objectSid"
+                                | "whenCreated"
+                                | "uSNChanged"
+                                | "meta.created"
+                                | "meta.version"
+                        )
+                    })
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                    .collect();
+                println!("      {}", shown.join("  "));
+            }
+        }
+    }
+    let ms = samples["memberships"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if !ms.is_empty() {
+        println!("sample memberships");
+        for r in ms {
+            println!(
+                "  {} ∋ {} ({}{})",
+                r["group_key"].as_str().unwrap_or_default(),
+                r["member_key"]
+                    .as_str()
+                    .or(r["member_ref"].as_str())
+                    .unwrap_or_default(),
+                r["member_kind"].as_str().unwrap_or_default(),
+                if r["in_scope"].as_bool() == Some(false) {
+                    ", outside scope"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+}
+
+/// Plans are written by `dirsnap reconcile`; their manifest is read generically here so
+/// inspect works for any plan schema version that keeps these common fields.
+fn inspect_plan(path: &Path, manifest: &Value, as_json: bool) -> Result<(), CliError> {
+    if as_json {
+        let mut out = manifest.clone();
+        if let Value::Object(obj) = &mut out {
+            obj.insert("path".into(), json!(path.display().to_string()));
+        }
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return Ok(());
+    }
+    println!("plan        {}", path.display());
+    println!(
+        "kind        plan (schema_version {})",
+        manifest
+            .get("schema_version")
+            .map_or("?".into(), Value::to_string)
+    );
+    for key in ["created_at", "mode", "instance"] {
+        if let Some(v) = manifest.get(key).and_then(Value::as_str) {
+            println!("{key:<11} {v}");
+        }
+    }
+    if let Some(Value::Object(counts)) = manifest.get("counts") {
+        let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        println!("counts      {}", parts.join(", "));
+    }
+    if let Some(Value::Array(inputs)) = manifest.get("inputs") {
+        println!("inputs");
+        for i in inputs {
+            println!(
+                "  {} {}  {}",
+                i.get("kind").and_then(Value::as_str).unwrap_or("?"),
+                i.get("path").and_then(Value::as_str).unwrap_or("?"),
+                i.get("digest").and_then(Value::as_str).unwrap_or("")
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,230 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The `dirsnap` binary on the demo fixtures: output, JSON shape and exit codes. Expected
+//! numbers come from fixtures/demo/source.yml, not from the program's output.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+fn demo(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/demo")
+        .join(name)
+}
+
+fn dirsnap() -> Command {
+    Command::cargo_bin("dirsnap").unwrap()
+}
+
+fn json_of(args: &[&std::ffi::OsStr]) -> Value {
+    let out = dirsnap().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn inspect_json_has_the_spec_fields() {
+    let snap = demo("ad");
+    let v = json_of(&["inspect".as_ref(), snap.as_os_str(), "--json".as_ref()]);
+    assert_eq!(v["kind"], "ad");
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["source"]["base_dn"], "DC=example,DC=co,DC=jp");
+    assert_eq!(v["taken_at"], "2026-11-27T01:00:00Z");
+    // source.yml: 30 users, one of them removed from AD since (yui.yamaguchi) → 29; 6 groups.
+    assert_eq!(v["counts"]["users"], 29);
+    assert_eq!(v["counts"]["groups"], 6);
+    assert_eq!(v["verified"], true);
+    assert!(v["schema"]["users.parquet"].as_array().unwrap().len() > 20);
+    assert_eq!(v["sample"]["users"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn inspect_text_shows_kind_source_and_counts() {
+    dirsnap()
+        .arg("inspect")
+        .arg(demo("iid"))
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "kind        iid (schema_version 1)",
+        ))
+        .stdout(predicates::str::contains(
+            "https://scim.auth.iij.jp/scim/v2/",
+        ))
+        .stdout(predicates::str::contains("users 28, groups 5"));
+}
+
+#[test]
+fn diff_ad_reports_changes_by_object_guid() {
+    let v = json_of(&[
+        "diff".as_ref(),
+        demo("ad-previous").as_os_str(),
+        demo("ad").as_os_str(),
+        "--json".as_ref(),
+    ]);
+    // Added: koharu.abe and tsumugi.ogawa (new), sota.kimura (recreated: new objectGUID).
+    // Removed: yui.yamaguchi, and sota.kimura's old object. Changed: sakura.kato (moved),
+    // kenji.tanaka (newly disabled). A move is a change, never remove + add.
+    assert_eq!(v["users"]["added"], 3);
+    assert_eq!(v["users"]["removed"], 2);
+    assert_eq!(v["users"]["changed"], 2);
+    assert_eq!(v["groups"]["added"], 1);
+    assert_eq!(v["groups"]["removed"], 0);
+    let changed = v["users"]["details"]["changed"].as_array().unwrap();
+    let moved = changed
+        .iter()
+        .find(|c| c["label"] == "sakura.kato@example.co.jp")
+        .unwrap();
+    let dn = moved["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["attribute"] == "distinguishedName")
+        .unwrap();
+    assert!(dn["old"].as_str().unwrap().contains("OU=Tokyo"));
+    assert!(dn["new"].as_str().unwrap().contains("OU=Osaka"));
+    // Memberships: +tsumugi (営業部), +koharu and +new sota (開発部), +4 of the new VPN group;
+    // −yui (総務部), −akari and −old sota (開発部).
+    assert_eq!(v["memberships"]["added"], 7);
+    assert_eq!(v["memberships"]["removed"], 3);
+}
+
+#[test]
+fn diff_iid_shows_console_edits() {
+    let v = json_of(&[
+        "diff".as_ref(),
+        demo("iid-previous").as_os_str(),
+        demo("iid").as_os_str(),
+        "--json".as_ref(),
+    ]);
+    assert_eq!(v["users"]["changed"], 2);
+    assert_eq!(v["users"]["added"], 0);
+    let labels: Vec<&str> = v["users"]["details"]["changed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["label"].as_str().unwrap())
+        .collect();
+    assert!(labels.contains(&"yuki.takahashi@example.co.jp"));
+    assert!(labels.contains(&"hina.yamazaki@example.co.jp"));
+}
+
+#[test]
+fn diff_of_different_kinds_is_exit_2() {
+    dirsnap()
+        .arg("diff")
+        .arg(demo("ad"))
+        .arg(demo("iid"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("different kinds"));
+}
+
+#[test]
+fn diff_of_a_snapshot_with_itself_is_empty() {
+    dirsnap()
+        .arg("diff")
+        .arg(demo("ad"))
+        .arg(demo("ad"))
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("no differences"));
+}
+
+#[test]
+fn corrupt_data_file_is_exit_2_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("ad");
+    copy_dir(&demo("ad"), &snap);
+    let file = snap.join("groups.parquet");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let i = bytes.len() / 3;
+    bytes[i] = bytes[i].wrapping_add(1);
+    std::fs::write(&file, bytes).unwrap();
+    dirsnap()
+        .arg("inspect")
+        .arg(&snap)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "groups.parquet: checksum mismatch",
+        ));
+}
+
+#[test]
+fn unknown_schema_version_is_exit_2_naming_the_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("ad");
+    copy_dir(&demo("ad"), &snap);
+    let m = snap.join("manifest.json");
+    let text = std::fs::read_to_string(&m).unwrap();
+    std::fs::write(
+        &m,
+        text.replacen("\"schema_version\": 1", "\"schema_version\": 2", 1),
+    )
+    .unwrap();
+    dirsnap()
+        .arg("diff")
+        .arg(&snap)
+        .arg(demo("ad"))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "manifest.json: schema_version 2 is not supported",
+        ));
+}
+
+#[test]
+fn missing_manifest_is_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("ad");
+    copy_dir(&demo("ad"), &snap);
+    std::fs::remove_file(snap.join("manifest.json")).unwrap();
+    dirsnap()
+        .arg("inspect")
+        .arg(&snap)
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("no manifest.json"));
+}
+
+#[test]
+fn inspect_reads_a_plan_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan");
+    std::fs::create_dir(&plan).unwrap();
+    std::fs::write(
+        plan.join("manifest.json"),
+        r#"{"schema_version": 1, "kind": "plan", "created_at": "2026-11-27T02:00:00Z",
+            "counts": {"actions": 4, "findings": 1},
+            "inputs": [{"kind": "ad", "path": "ad", "digest": "sha256:00"}]}"#,
+    )
+    .unwrap();
+    dirsnap()
+        .arg("inspect")
+        .arg(&plan)
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "kind        plan (schema_version 1)",
+        ))
+        .stdout(predicates::str::contains("actions 4, findings 1"));
+}
+
+#[test]
+fn usage_error_is_exit_2() {
+    dirsnap().arg("inspect").assert().code(2);
+    dirsnap().arg("no-such-command").assert().code(2);
+}

@@ -1,0 +1,250 @@
+//! Snapshot reading: the manifest is checked first (schema_version, kind, file list), then
+//! each data file is read once into memory, its sha256 compared with the manifest, and only
+//! then decoded. A modified file is refused before a single row is trusted.
+
+use crate::error::SnapshotError;
+use crate::kinds::{Ad, Iid, KindSpec, M365};
+use crate::records::{Record, Table};
+use bytes::Bytes;
+use dirsnap_model::{Manifest, Membership, SCHEMA_VERSION, SnapshotKind};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+const BATCH_ROWS: usize = 16 * 1024;
+
+/// What to decode.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Leave the `raw` column undecoded (empty strings): the engine rarely needs it and it is
+    /// most of a snapshot's bytes.
+    pub skip_raw: bool,
+}
+
+/// An opened, manifest-checked snapshot directory.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    dir: PathBuf,
+    manifest: Manifest,
+}
+
+/// All rows of a snapshot of kind `K`.
+#[derive(Debug)]
+pub struct Tables<K: KindSpec> {
+    pub manifest: Manifest,
+    pub users: Vec<K::User>,
+    pub groups: Vec<K::Group>,
+    pub memberships: Vec<Membership>,
+}
+
+/// A snapshot of any kind, for commands that accept all of them.
+#[derive(Debug)]
+pub enum AnySnapshot {
+    Ad(Tables<Ad>),
+    Iid(Tables<Iid>),
+    M365(Tables<M365>),
+}
+
+impl AnySnapshot {
+    pub fn manifest(&self) -> &Manifest {
+        match self {
+            AnySnapshot::Ad(t) => &t.manifest,
+            AnySnapshot::Iid(t) => &t.manifest,
+            AnySnapshot::M365(t) => &t.manifest,
+        }
+    }
+}
+
+/// Reads `manifest.json` as untyped JSON (for commands that accept snapshots and plans).
+pub fn read_manifest_json(dir: &Path) -> Result<serde_json::Value, SnapshotError> {
+    let path = dir.join("manifest.json");
+    if !dir.is_dir() {
+        return Err(SnapshotError::MissingManifest {
+            path: dir.to_path_buf(),
+        });
+    }
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(SnapshotError::MissingManifest {
+                path: dir.to_path_buf(),
+            });
+        }
+        Err(e) => return Err(SnapshotError::io(&path, e)),
+    };
+    serde_json::from_str(&text).map_err(|e| SnapshotError::BadManifest {
+        path: path.clone(),
+        message: e.to_string(),
+    })
+}
+
+impl Snapshot {
+    /// Opens a snapshot directory and validates its manifest (not yet the data files).
+    pub fn open(dir: impl AsRef<Path>) -> Result<Snapshot, SnapshotError> {
+        let dir = dir.as_ref().to_path_buf();
+        let path = dir.join("manifest.json");
+        let value = read_manifest_json(&dir)?;
+        let bad = |message: String| SnapshotError::BadManifest {
+            path: path.clone(),
+            message,
+        };
+        let version = value
+            .get("schema_version")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| bad("schema_version is missing or not a number".into()))?;
+        if version != u64::from(SCHEMA_VERSION) {
+            return Err(SnapshotError::SchemaVersion {
+                path,
+                found: version,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        match value.get("kind").and_then(serde_json::Value::as_str) {
+            Some("ad" | "iid" | "m365") => {}
+            Some("plan") => {
+                return Err(bad(
+                    "this is a plan, not a snapshot (use `dirsnap inspect` or `dirsnap plan show`)"
+                        .into(),
+                ));
+            }
+            Some(other) => return Err(bad(format!("kind {other:?} is not one of ad, iid, m365"))),
+            None => return Err(bad("kind is missing".into())),
+        }
+        let manifest: Manifest = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+        for table in Table::ALL {
+            let name = table.file_name();
+            if !manifest.files.contains_key(name) {
+                return Err(bad(format!("files has no entry for {name}")));
+            }
+            let file = dir.join(name);
+            if !file.is_file() {
+                return Err(SnapshotError::MissingFile { path: file });
+            }
+        }
+        Ok(Snapshot { dir, manifest })
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    pub fn kind(&self) -> SnapshotKind {
+        self.manifest.kind
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Reads a data file, checking size and sha256 against the manifest.
+    fn checked_bytes(&self, table: Table) -> Result<Bytes, SnapshotError> {
+        let name = table.file_name();
+        let path = self.dir.join(name);
+        let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => SnapshotError::MissingFile { path: path.clone() },
+            _ => SnapshotError::io(&path, e),
+        })?;
+        let expected = self
+            .manifest
+            .files
+            .get(name)
+            .map(|f| f.sha256.to_ascii_lowercase())
+            .unwrap_or_default();
+        let actual = hex::encode(Sha256::digest(&bytes));
+        if actual != expected {
+            return Err(SnapshotError::Checksum {
+                path,
+                expected,
+                actual,
+            });
+        }
+        Ok(Bytes::from(bytes))
+    }
+
+    /// Checks every data file's checksum without decoding.
+    pub fn verify(&self) -> Result<(), SnapshotError> {
+        for table in Table::ALL {
+            self.checked_bytes(table)?;
+        }
+        Ok(())
+    }
+
+    /// Reads one table's rows.
+    pub fn read_table<R: Record>(
+        &self,
+        table: Table,
+        options: &ReadOptions,
+    ) -> Result<Vec<R>, SnapshotError> {
+        let path = self.dir.join(table.file_name());
+        let bytes = self.checked_bytes(table)?;
+        let bad = |message: String| SnapshotError::BadData {
+            path: path.clone(),
+            message,
+        };
+        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
+            .map_err(|e| bad(e.to_string()))?
+            .with_batch_size(BATCH_ROWS)
+            .build()
+            .map_err(|e| bad(e.to_string()))?;
+        let expected_rows = self
+            .manifest
+            .files
+            .get(table.file_name())
+            .map(|f| f.rows)
+            .unwrap_or(0);
+        let mut rows = Vec::with_capacity(usize::try_from(expected_rows).unwrap_or(0));
+        let skip: &[&str] = if options.skip_raw { &["raw"] } else { &[] };
+        for batch in reader {
+            let batch = batch.map_err(|e| bad(e.to_string()))?;
+            R::append_from_batch(&batch, &mut rows, skip).map_err(|e| bad(e.to_string()))?;
+        }
+        if rows.len() as u64 != expected_rows {
+            return Err(bad(format!(
+                "has {} rows, manifest.json records {expected_rows}",
+                rows.len()
+            )));
+        }
+        Ok(rows)
+    }
+
+    /// Reads every table of a snapshot of kind `K`.
+    pub fn read<K: KindSpec>(&self, options: &ReadOptions) -> Result<Tables<K>, SnapshotError> {
+        if self.kind() != K::KIND {
+            return Err(SnapshotError::KindMismatch {
+                path: self.dir.clone(),
+                found: self.kind().to_string(),
+                expected: K::KIND.to_string(),
+            });
+        }
+        // The three files are independent: decode them side by side.
+        let (users, groups, memberships) = std::thread::scope(|s| {
+            let users = s.spawn(|| self.read_table::<K::User>(Table::Users, options));
+            let groups = s.spawn(|| self.read_table::<K::Group>(Table::Groups, options));
+            let memberships = self.read_table::<Membership>(Table::Memberships, options);
+            (join(users), join(groups), memberships)
+        });
+        Ok(Tables {
+            manifest: self.manifest.clone(),
+            users: users?,
+            groups: groups?,
+            memberships: memberships?,
+        })
+    }
+
+    /// Reads the snapshot whatever its kind.
+    pub fn read_any(&self, options: &ReadOptions) -> Result<AnySnapshot, SnapshotError> {
+        Ok(match self.kind() {
+            SnapshotKind::Ad => AnySnapshot::Ad(self.read::<Ad>(options)?),
+            SnapshotKind::Iid => AnySnapshot::Iid(self.read::<Iid>(options)?),
+            SnapshotKind::M365 => AnySnapshot::M365(self.read::<M365>(options)?),
+        })
+    }
+}
+
+fn join<T>(
+    handle: std::thread::ScopedJoinHandle<'_, Result<T, SnapshotError>>,
+) -> Result<T, SnapshotError> {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}

@@ -1,0 +1,307 @@
+//! Atomic snapshot writing: everything goes to a hidden temporary directory beside the
+//! target, each file is fsync'd, the manifest is written last, and one rename publishes the
+//! whole snapshot. A crash at any point leaves no directory at the target.
+
+use crate::error::SnapshotError;
+use crate::kinds::KindSpec;
+use crate::records::{Record, Table};
+use chrono::{DateTime, Utc};
+use dirsnap_model::{
+    Counts, FileEntry, Filters, Manifest, Membership, SCHEMA_VERSION, Source, ToolInfo,
+};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use parquet::schema::types::ColumnPath;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+/// Rows per Parquet row group: bounded memory while writing, and large enough for fast scans.
+const ROW_GROUP_ROWS: usize = 64 * 1024;
+
+/// What the exporter knows about the snapshot besides its rows.
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotMeta {
+    pub source: Source,
+    pub taken_at: Option<DateTime<Utc>>,
+    pub config_digest: Option<String>,
+    pub filters: Filters,
+    pub config: Option<serde_json::Value>,
+    pub notes: Vec<String>,
+}
+
+struct HashingWriter {
+    inner: BufWriter<File>,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl Write for HashingWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+struct TableWriter {
+    path: PathBuf,
+    writer: ArrowWriter<HashingWriter>,
+    rows: u64,
+}
+
+fn properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        // Dictionaries only pay off for repeated values; these columns are unique per row.
+        .set_column_dictionary_enabled(ColumnPath::from("raw"), false)
+        .set_column_dictionary_enabled(ColumnPath::from("object_guid"), false)
+        .set_column_dictionary_enabled(ColumnPath::from("object_guid_bin"), false)
+        .set_column_dictionary_enabled(ColumnPath::from("id"), false)
+        .build()
+}
+
+impl TableWriter {
+    fn create<R: Record>(dir: &Path, table: Table) -> Result<Self, SnapshotError> {
+        let path = dir.join(table.file_name());
+        let file = File::create(&path).map_err(|e| SnapshotError::io(&path, e))?;
+        let sink = HashingWriter {
+            inner: BufWriter::with_capacity(1 << 20, file),
+            hasher: Sha256::new(),
+            bytes: 0,
+        };
+        let writer = ArrowWriter::try_new(sink, R::schema(), Some(properties())).map_err(|e| {
+            SnapshotError::Encode {
+                path: path.clone(),
+                table: table.file_name(),
+                message: e.to_string(),
+            }
+        })?;
+        Ok(TableWriter {
+            path,
+            writer,
+            rows: 0,
+        })
+    }
+
+    fn write<R: Record>(&mut self, rows: &[R], table: Table) -> Result<(), SnapshotError> {
+        let encode = |message: String| SnapshotError::Encode {
+            path: self.path.clone(),
+            table: table.file_name(),
+            message,
+        };
+        for chunk in rows.chunks(ROW_GROUP_ROWS) {
+            let batch = R::to_batch(chunk).map_err(|e| encode(e.to_string()))?;
+            self.writer
+                .write(&batch)
+                .map_err(|e| encode(e.to_string()))?;
+        }
+        self.rows += rows.len() as u64;
+        Ok(())
+    }
+
+    fn finish(self, table: Table) -> Result<FileEntry, SnapshotError> {
+        let path = self.path;
+        let sink = self
+            .writer
+            .into_inner()
+            .map_err(|e| SnapshotError::Encode {
+                path: path.clone(),
+                table: table.file_name(),
+                message: e.to_string(),
+            })?;
+        let HashingWriter {
+            inner,
+            hasher,
+            bytes,
+        } = sink;
+        let file = inner
+            .into_inner()
+            .map_err(|e| SnapshotError::io(&path, e.into_error()))?;
+        file.sync_all().map_err(|e| SnapshotError::io(&path, e))?;
+        Ok(FileEntry {
+            sha256: hex::encode(hasher.finalize()),
+            bytes,
+            rows: self.rows,
+        })
+    }
+}
+
+/// Writes one snapshot of kind `K`. Rows may be written in several calls per table (streamed
+/// by an exporter); nothing is visible at the target until [`SnapshotWriter::commit`].
+pub struct SnapshotWriter<K: KindSpec> {
+    target: PathBuf,
+    tmp: PathBuf,
+    users: Option<TableWriter>,
+    groups: Option<TableWriter>,
+    memberships: Option<TableWriter>,
+    committed: bool,
+    _kind: PhantomData<K>,
+}
+
+impl<K: KindSpec> std::fmt::Debug for SnapshotWriter<K> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnapshotWriter")
+            .field("kind", &K::KIND)
+            .field("target", &self.target)
+            .finish()
+    }
+}
+
+impl<K: KindSpec> SnapshotWriter<K> {
+    /// Starts a snapshot that will appear at `target` on commit. Fails if `target` exists.
+    pub fn create(target: impl AsRef<Path>) -> Result<Self, SnapshotError> {
+        let target = target.as_ref().to_path_buf();
+        if target.exists() {
+            return Err(SnapshotError::TargetExists { path: target });
+        }
+        let parent = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&parent).map_err(|e| SnapshotError::io(&parent, e))?;
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "snapshot".into());
+        let nanos = Utc::now().timestamp_subsec_nanos();
+        let tmp = parent.join(format!(".{name}.tmp-{}-{nanos}", std::process::id()));
+        fs::create_dir(&tmp).map_err(|e| SnapshotError::io(&tmp, e))?;
+        Ok(SnapshotWriter {
+            target,
+            tmp,
+            users: None,
+            groups: None,
+            memberships: None,
+            committed: false,
+            _kind: PhantomData,
+        })
+    }
+
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    pub fn write_users(&mut self, rows: &[K::User]) -> Result<(), SnapshotError> {
+        write_table(&self.tmp, &mut self.users, Table::Users, rows)
+    }
+
+    pub fn write_groups(&mut self, rows: &[K::Group]) -> Result<(), SnapshotError> {
+        write_table(&self.tmp, &mut self.groups, Table::Groups, rows)
+    }
+
+    pub fn write_memberships(&mut self, rows: &[Membership]) -> Result<(), SnapshotError> {
+        write_table(&self.tmp, &mut self.memberships, Table::Memberships, rows)
+    }
+
+    /// Finishes every file, writes manifest.json and publishes the directory atomically.
+    pub fn commit(mut self, meta: SnapshotMeta) -> Result<Manifest, SnapshotError> {
+        // Tables never written still exist, empty, so readers see a uniform layout.
+        write_table::<K::User>(&self.tmp, &mut self.users, Table::Users, &[])?;
+        write_table::<K::Group>(&self.tmp, &mut self.groups, Table::Groups, &[])?;
+        write_table::<Membership>(&self.tmp, &mut self.memberships, Table::Memberships, &[])?;
+
+        let mut files = BTreeMap::new();
+        let mut counts = Counts::default();
+        for (table, writer) in [
+            (Table::Users, self.users.take()),
+            (Table::Groups, self.groups.take()),
+            (Table::Memberships, self.memberships.take()),
+        ] {
+            if let Some(w) = writer {
+                let entry = w.finish(table)?;
+                match table {
+                    Table::Users => counts.users = entry.rows,
+                    Table::Groups => counts.groups = entry.rows,
+                    Table::Memberships => counts.memberships = entry.rows,
+                }
+                files.insert(table.file_name().to_string(), entry);
+            }
+        }
+
+        let manifest = Manifest {
+            schema_version: SCHEMA_VERSION,
+            kind: K::KIND,
+            source: meta.source,
+            taken_at: meta.taken_at.unwrap_or_else(Utc::now),
+            tool: ToolInfo {
+                name: "dirsnap".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            config_digest: meta.config_digest,
+            filters: meta.filters,
+            counts,
+            files,
+            config: meta.config,
+            notes: meta.notes,
+        };
+        let manifest_path = self.tmp.join("manifest.json");
+        let mut text =
+            serde_json::to_string_pretty(&manifest).map_err(|e| SnapshotError::Encode {
+                path: manifest_path.clone(),
+                table: "manifest.json",
+                message: e.to_string(),
+            })?;
+        text.push('\n');
+        write_synced(&manifest_path, text.as_bytes())?;
+        sync_dir(&self.tmp)?;
+
+        if self.target.exists() {
+            return Err(SnapshotError::TargetExists {
+                path: self.target.clone(),
+            });
+        }
+        fs::rename(&self.tmp, &self.target).map_err(|e| SnapshotError::io(&self.target, e))?;
+        self.committed = true;
+        if let Some(parent) = self.target.parent().filter(|p| !p.as_os_str().is_empty()) {
+            sync_dir(parent)?;
+        }
+        Ok(manifest)
+    }
+}
+
+impl<K: KindSpec> Drop for SnapshotWriter<K> {
+    fn drop(&mut self) {
+        if !self.committed {
+            // Abandoned (error or panic): leave nothing behind.
+            let _ = fs::remove_dir_all(&self.tmp);
+        }
+    }
+}
+
+fn write_table<R: Record>(
+    dir: &Path,
+    slot: &mut Option<TableWriter>,
+    table: Table,
+    rows: &[R],
+) -> Result<(), SnapshotError> {
+    if slot.is_none() {
+        *slot = Some(TableWriter::create::<R>(dir, table)?);
+    }
+    match slot {
+        Some(w) => w.write(rows, table),
+        None => Ok(()),
+    }
+}
+
+/// Writes a small file and fsyncs it.
+pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), SnapshotError> {
+    let mut f = File::create(path).map_err(|e| SnapshotError::io(path, e))?;
+    f.write_all(bytes).map_err(|e| SnapshotError::io(path, e))?;
+    f.sync_all().map_err(|e| SnapshotError::io(path, e))
+}
+
+pub(crate) fn sync_dir(dir: &Path) -> Result<(), SnapshotError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| SnapshotError::io(dir, e))
+}
