@@ -6,6 +6,20 @@ PY_REQUIREMENTS="$ROOT/scripts/py/requirements.txt"
 
 say() { printf '==> %s\n' "$*" >&2; }
 
+# Cleanup actions run in reverse order on exit, so several steps can each register theirs
+# (a trap would replace the previous one).
+_ON_EXIT=()
+_run_on_exit() {
+  local i
+  for ((i = ${#_ON_EXIT[@]} - 1; i >= 0; i--)); do
+    eval "${_ON_EXIT[i]}" || true
+  done
+}
+on_exit() {
+  _ON_EXIT+=("$1")
+  trap _run_on_exit EXIT
+}
+
 # Creates (or refreshes, when requirements.txt changed) the Python venv with the independent
 # peers the tests use: pyarrow and DuckDB to read our Parquet.
 ensure_venv() {
@@ -15,7 +29,7 @@ ensure_venv() {
   if [[ -x "$VENV/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     return 0
   fi
-  say "creating Python venv in .venv (pyarrow, duckdb)"
+  say "creating Python venv in .venv ($(tr '\n' ' ' < "$PY_REQUIREMENTS"))"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$PY_REQUIREMENTS"
   echo "$want" > "$stamp"

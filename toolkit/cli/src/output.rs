@@ -32,6 +32,61 @@ pub fn spinner(quiet: bool, message: &str) -> ProgressBar {
     pb
 }
 
+/// Progress of one phase with a known total: a bar on a terminal, a plain log line every few
+/// seconds (and at the end) otherwise, nothing with --quiet.
+pub struct Phase {
+    label: String,
+    bar: Option<ProgressBar>,
+    quiet: bool,
+    last_line: std::sync::Mutex<Option<std::time::Instant>>,
+}
+
+impl Phase {
+    pub fn new(multi: &indicatif::MultiProgress, quiet: bool, label: &str) -> Phase {
+        let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+            let pb = multi.add(ProgressBar::new(0));
+            if let Ok(style) = ProgressStyle::with_template(
+                "{prefix:>8} [{bar:30}] {pos}/{len} ({per_sec}, eta {eta})",
+            ) {
+                pb.set_style(style.progress_chars("=> "));
+            }
+            pb.set_prefix(label.to_string());
+            pb
+        });
+        Phase {
+            label: label.to_string(),
+            bar,
+            quiet,
+            last_line: std::sync::Mutex::new(None),
+        }
+    }
+
+    pub fn update(&self, done: u64, total: u64) {
+        if let Some(b) = &self.bar {
+            b.set_length(total);
+            b.set_position(done);
+            return;
+        }
+        if self.quiet {
+            return;
+        }
+        let Ok(mut last) = self.last_line.lock() else {
+            return;
+        };
+        let due = last.is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
+        if due || done >= total {
+            eprintln!("{}: {done}/{total}", self.label);
+            *last = Some(std::time::Instant::now());
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut v = n as f64;

@@ -11,6 +11,7 @@ use arrow_array::{Array, ArrayRef};
 use arrow_schema::{DataType, Field, TimeUnit};
 use chrono::{DateTime, Utc};
 use dirsnap_model::{Guid, MemberKind};
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 /// Why a column could not be read back.
@@ -331,7 +332,9 @@ impl Column for GuidText {
     fn build<'a>(values: impl ExactSizeIterator<Item = &'a Guid>) -> ArrayRef {
         let mut b = StringBuilder::with_capacity(values.len(), values.len() * 36);
         for v in values {
-            b.append_value(v.to_string());
+            // Format straight into the builder's buffer: no String per row.
+            let _ = write!(b, "{v}");
+            b.append_value("");
         }
         Arc::new(b.finish())
     }
@@ -435,10 +438,13 @@ impl Column for OptBinGuidText {
         for v in values {
             match v {
                 None => b.append_null(),
-                Some(bytes) => match Guid::from_slice(bytes) {
-                    Some(g) => b.append_value(g.to_string()),
-                    None => b.append_value(hex::encode(bytes)),
-                },
+                Some(bytes) => {
+                    let _ = match Guid::from_slice(bytes) {
+                        Some(g) => write!(b, "{g}"),
+                        None => bytes.iter().try_for_each(|x| write!(b, "{x:02x}")),
+                    };
+                    b.append_value("");
+                }
             }
         }
         Arc::new(b.finish())
@@ -550,5 +556,26 @@ impl Column for Kind {
             })?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_guid_text_columns() {
+        let g = Guid([4, 3, 2, 1, 6, 5, 8, 7, 9, 10, 11, 12, 13, 14, 15, 16]);
+        let a = GuidText::build([g].iter());
+        assert_eq!(
+            a.as_string::<i32>().value(0),
+            "01020304-0506-0708-090a-0b0c0d0e0f10"
+        );
+        let values = [None, Some(g.as_bytes().to_vec()), Some(vec![0xab, 0x01])];
+        let a = OptBinGuidText::build(values.iter());
+        let s = a.as_string::<i32>();
+        assert!(s.is_null(0));
+        assert_eq!(s.value(1), "01020304-0506-0708-090a-0b0c0d0e0f10");
+        assert_eq!(s.value(2), "ab01");
     }
 }

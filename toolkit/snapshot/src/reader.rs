@@ -7,7 +7,9 @@ use crate::kinds::{Ad, Iid, KindSpec, M365};
 use crate::records::{Record, Table};
 use bytes::Bytes;
 use dirsnap_model::{Manifest, Membership, SCHEMA_VERSION, SnapshotKind};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -136,73 +138,87 @@ impl Snapshot {
         &self.dir
     }
 
-    /// Reads a data file, checking size and sha256 against the manifest.
-    fn checked_bytes(&self, table: Table) -> Result<Bytes, SnapshotError> {
-        let name = table.file_name();
-        let path = self.dir.join(name);
-        let bytes = std::fs::read(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => SnapshotError::MissingFile { path: path.clone() },
-            _ => SnapshotError::io(&path, e),
-        })?;
-        let expected = self
-            .manifest
+    fn expected_sha256(&self, table: Table) -> String {
+        self.manifest
             .files
-            .get(name)
+            .get(table.file_name())
             .map(|f| f.sha256.to_ascii_lowercase())
-            .unwrap_or_default();
-        let actual = hex::encode(Sha256::digest(&bytes));
-        if actual != expected {
-            return Err(SnapshotError::Checksum {
-                path,
+            .unwrap_or_default()
+    }
+
+    fn read_bytes(&self, table: Table) -> Result<Bytes, SnapshotError> {
+        let path = self.dir.join(table.file_name());
+        std::fs::read(&path)
+            .map(Bytes::from)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => SnapshotError::MissingFile { path: path.clone() },
+                _ => SnapshotError::io(&path, e),
+            })
+    }
+
+    fn check_sha256(&self, table: Table, actual: String) -> Result<(), SnapshotError> {
+        let expected = self.expected_sha256(table);
+        if actual == expected {
+            Ok(())
+        } else {
+            Err(SnapshotError::Checksum {
+                path: self.dir.join(table.file_name()),
                 expected,
                 actual,
-            });
+            })
         }
-        Ok(Bytes::from(bytes))
     }
 
     /// Checks every data file's checksum without decoding.
     pub fn verify(&self) -> Result<(), SnapshotError> {
         for table in Table::ALL {
-            self.checked_bytes(table)?;
+            let bytes = self.read_bytes(table)?;
+            self.check_sha256(table, hex::encode(Sha256::digest(&bytes)))?;
         }
         Ok(())
     }
 
-    /// Reads one table's rows.
+    /// Reads one table's rows. The file is read once; its sha256 is computed while its row
+    /// groups are decoded on the other cores, and no row is returned unless it matches.
     pub fn read_table<R: Record>(
         &self,
         table: Table,
         options: &ReadOptions,
     ) -> Result<Vec<R>, SnapshotError> {
         let path = self.dir.join(table.file_name());
-        let bytes = self.checked_bytes(table)?;
+        let bytes = self.read_bytes(table)?;
         let bad = |message: String| SnapshotError::BadData {
             path: path.clone(),
             message,
         };
-        let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
-            .map_err(|e| bad(e.to_string()))?
-            .with_batch_size(BATCH_ROWS)
-            .build()
-            .map_err(|e| bad(e.to_string()))?;
+        let skip: &[&str] = if options.skip_raw { &["raw"] } else { &[] };
         let expected_rows = self
             .manifest
             .files
             .get(table.file_name())
             .map(|f| f.rows)
             .unwrap_or(0);
-        let mut rows = Vec::with_capacity(usize::try_from(expected_rows).unwrap_or(0));
-        let skip: &[&str] = if options.skip_raw { &["raw"] } else { &[] };
-        for batch in reader {
-            let batch = batch.map_err(|e| bad(e.to_string()))?;
-            R::append_from_batch(&batch, &mut rows, skip).map_err(|e| bad(e.to_string()))?;
-        }
+        let (digest, decoded) = std::thread::scope(|scope| {
+            let hasher = scope.spawn(|| hex::encode(Sha256::digest(&bytes)));
+            let decoded = decode_parallel::<R>(&bytes, skip, expected_rows);
+            (
+                hasher
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                decoded,
+            )
+        });
+        // A checksum failure explains any decoding failure, so it is reported first.
+        self.check_sha256(table, digest)?;
+        let rows = decoded.map_err(bad)?;
         if rows.len() as u64 != expected_rows {
-            return Err(bad(format!(
-                "has {} rows, manifest.json records {expected_rows}",
-                rows.len()
-            )));
+            return Err(SnapshotError::BadData {
+                path,
+                message: format!(
+                    "has {} rows, manifest.json records {expected_rows}",
+                    rows.len()
+                ),
+            });
         }
         Ok(rows)
     }
@@ -247,4 +263,95 @@ fn join<T>(
     handle
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// Decodes all row groups of a Parquet file into rows, splitting the row groups over the
+/// available cores; each thread fills its own slice of one pre-sized vector.
+fn decode_parallel<R: Record>(
+    bytes: &Bytes,
+    skip: &[&str],
+    expected_rows: u64,
+) -> Result<Vec<R>, String> {
+    let metadata = ArrowReaderMetadata::load(bytes, ArrowReaderOptions::default())
+        .map_err(|e| e.to_string())?;
+    let groups: Vec<usize> = metadata
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| usize::try_from(g.num_rows()).unwrap_or(0))
+        .collect();
+    let total: usize = groups.iter().sum();
+    // Never size an allocation from file metadata the manifest does not vouch for.
+    if total as u64 != expected_rows {
+        return Err(format!(
+            "has {total} rows, manifest.json records {expected_rows}"
+        ));
+    }
+    let mut rows: Vec<R> = Vec::with_capacity(total);
+    rows.resize_with(total, Default::default);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .clamp(1, groups.len().max(1));
+    // Contiguous runs of row groups of about equal row counts per thread.
+    let per_thread = total.div_ceil(threads).max(1);
+    let mut plans: Vec<(Vec<usize>, usize)> = Vec::new();
+    let (mut current, mut count) = (Vec::new(), 0usize);
+    for (i, n) in groups.iter().enumerate() {
+        current.push(i);
+        count += n;
+        if count >= per_thread {
+            plans.push((std::mem::take(&mut current), count));
+            count = 0;
+        }
+    }
+    if !current.is_empty() {
+        plans.push((current, count));
+    }
+    let mut slices = Vec::new();
+    let mut rest: &mut [R] = &mut rows;
+    for (_, n) in &plans {
+        let (head, tail) = rest.split_at_mut((*n).min(rest.len()));
+        slices.push(head);
+        rest = tail;
+    }
+    let results: Vec<Result<(), String>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = plans
+            .into_iter()
+            .zip(slices)
+            .map(|((row_groups, _), slice)| {
+                let metadata = metadata.clone();
+                scope.spawn(move || -> Result<(), String> {
+                    let reader =
+                        ParquetRecordBatchReaderBuilder::new_with_metadata(bytes.clone(), metadata)
+                            .with_row_groups(row_groups)
+                            .with_batch_size(BATCH_ROWS)
+                            .build()
+                            .map_err(|e| e.to_string())?;
+                    let mut at = 0usize;
+                    for batch in reader {
+                        let batch = batch.map_err(|e| e.to_string())?;
+                        let n = batch.num_rows();
+                        let target = slice
+                            .get_mut(at..at + n)
+                            .ok_or_else(|| "more rows than the file's metadata says".to_string())?;
+                        R::fill_from_batch(&batch, target, skip).map_err(|e| e.to_string())?;
+                        at += n;
+                    }
+                    if at == slice.len() {
+                        Ok(())
+                    } else {
+                        Err(format!("decoded {at} rows, expected {}", slice.len()))
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    for r in results {
+        r?;
+    }
+    Ok(rows)
 }

@@ -43,13 +43,28 @@ pub trait Record: Default + Send + Sync + 'static {
     fn schema() -> SchemaRef;
     fn columns() -> &'static [ColumnDoc];
     fn to_batch(rows: &[Self]) -> Result<RecordBatch, ArrowError>;
-    /// Appends the batch's rows to `out`. `skip` names columns not to decode (left default).
+    /// Decodes the batch into `rows` (exactly `batch.num_rows()` long). `skip` names
+    /// columns not to decode (left as they are).
+    fn fill_from_batch(
+        batch: &RecordBatch,
+        rows: &mut [Self],
+        skip: &[&str],
+    ) -> Result<(), ColumnError>;
+
+    /// Appends the batch's rows to `out`.
     fn append_from_batch(
         batch: &RecordBatch,
         out: &mut Vec<Self>,
         skip: &[&str],
-    ) -> Result<(), ColumnError>;
+    ) -> Result<(), ColumnError> {
+        let start = out.len();
+        out.resize_with(start + batch.num_rows(), Default::default);
+        Self::fill_from_batch(batch, &mut out[start..], skip)
+    }
 }
+
+/// Below this many rows a second thread costs more than it saves.
+const PARALLEL_BUILD_ROWS: usize = 4096;
 
 fn missing(name: &'static str) -> ColumnError {
     ColumnError::WrongType {
@@ -78,20 +93,37 @@ macro_rules! record {
             }
 
             fn to_batch(rows: &[Self]) -> Result<RecordBatch, ArrowError> {
-                let columns: Vec<ArrayRef> = vec![
-                    $( <$kind as Column>::build(rows.iter().map(|r| &r.$field)), )*
-                ];
+                // `raw` is about as much copying as every other column together: build it on
+                // a second thread while this one builds the rest.
+                let columns: Vec<ArrayRef> = std::thread::scope(|scope| {
+                    let mut raw = None;
+                    let mut built: Vec<Option<ArrayRef>> = Vec::new();
+                    $(
+                        if $col == "raw" && rows.len() >= PARALLEL_BUILD_ROWS {
+                            raw = Some((built.len(), scope.spawn(|| {
+                                <$kind as Column>::build(rows.iter().map(|r| &r.$field))
+                            })));
+                            built.push(None);
+                        } else {
+                            built.push(Some(<$kind as Column>::build(rows.iter().map(|r| &r.$field))));
+                        }
+                    )*
+                    if let Some((i, handle)) = raw {
+                        let array = handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+                        if let Some(slot) = built.get_mut(i) {
+                            *slot = Some(array);
+                        }
+                    }
+                    built.into_iter().flatten().collect()
+                });
                 RecordBatch::try_new(Self::schema(), columns)
             }
 
-            fn append_from_batch(
+            fn fill_from_batch(
                 batch: &RecordBatch,
-                out: &mut Vec<Self>,
+                rows: &mut [Self],
                 skip: &[&str],
             ) -> Result<(), ColumnError> {
-                let start = out.len();
-                out.resize_with(start + batch.num_rows(), Default::default);
-                let rows = &mut out[start..];
                 $(
                     if !skip.contains(&$col) {
                         let array = batch.column_by_name($col).ok_or_else(|| missing($col))?;

@@ -5,13 +5,19 @@
 use crate::error::SnapshotError;
 use crate::kinds::KindSpec;
 use crate::records::{Record, Table};
+use arrow_array::RecordBatch;
+use arrow_schema::SchemaRef;
 use chrono::{DateTime, Utc};
 use dirsnap_model::{
     Counts, FileEntry, Filters, Manifest, Membership, SCHEMA_VERSION, Source, ToolInfo,
 };
 use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_writer::{
+    ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves,
+};
 use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -52,22 +58,42 @@ impl Write for HashingWriter {
     }
 }
 
+/// One Parquet file being written. Rows are buffered into row groups of about
+/// [`ROW_GROUP_ROWS`]; each row group's columns are encoded on all cores at once (the
+/// `raw` column alone is as much work as all the others), then appended in order.
 struct TableWriter {
     path: PathBuf,
-    writer: ArrowWriter<HashingWriter>,
+    table: Table,
+    schema: SchemaRef,
+    file: SerializedFileWriter<HashingWriter>,
+    factory: ArrowRowGroupWriterFactory,
+    pending: Vec<RecordBatch>,
+    pending_rows: usize,
+    row_groups: usize,
     rows: u64,
 }
 
 fn properties() -> WriterProperties {
-    WriterProperties::builder()
+    let mut b = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        // Dictionaries only pay off for repeated values; these columns are unique per row.
-        .set_column_dictionary_enabled(ColumnPath::from("raw"), false)
-        .set_column_dictionary_enabled(ColumnPath::from("object_guid"), false)
-        .set_column_dictionary_enabled(ColumnPath::from("object_guid_bin"), false)
-        .set_column_dictionary_enabled(ColumnPath::from("id"), false)
-        .build()
+        // Most columns are unique per row (keys, names, DNs, raw JSON): a dictionary attempt
+        // there is wasted work. Only columns with few distinct values get one.
+        .set_dictionary_enabled(false)
+        // Page-level min/max over long strings costs time and buys nothing for our readers.
+        .set_statistics_enabled(EnabledStatistics::Chunk);
+    for col in [
+        "domain",
+        "department",
+        "title",
+        "member_kind",
+        "group_key",
+        "preferred_language",
+        "timezone",
+    ] {
+        b = b.set_column_dictionary_enabled(ColumnPath::from(col), true);
+    }
+    b.build()
 }
 
 impl TableWriter {
@@ -79,46 +105,144 @@ impl TableWriter {
             hasher: Sha256::new(),
             bytes: 0,
         };
-        let writer = ArrowWriter::try_new(sink, R::schema(), Some(properties())).map_err(|e| {
-            SnapshotError::Encode {
-                path: path.clone(),
-                table: table.file_name(),
-                message: e.to_string(),
-            }
-        })?;
+        let encode = |e: parquet::errors::ParquetError| SnapshotError::Encode {
+            path: path.clone(),
+            table: table.file_name(),
+            message: e.to_string(),
+        };
+        // ArrowWriter sets up the embedded Arrow schema; we then drive its lower layers.
+        let (file, factory) = ArrowWriter::try_new(sink, R::schema(), Some(properties()))
+            .and_then(ArrowWriter::into_serialized_writer)
+            .map_err(encode)?;
         Ok(TableWriter {
-            path,
-            writer,
+            path: path.clone(),
+            table,
+            schema: R::schema(),
+            file,
+            factory,
+            pending: Vec::new(),
+            pending_rows: 0,
+            row_groups: 0,
             rows: 0,
         })
     }
 
-    fn write<R: Record>(&mut self, rows: &[R], table: Table) -> Result<(), SnapshotError> {
-        let encode = |message: String| SnapshotError::Encode {
+    fn encode_error(&self, message: String) -> SnapshotError {
+        SnapshotError::Encode {
             path: self.path.clone(),
-            table: table.file_name(),
+            table: self.table.file_name(),
             message,
-        };
+        }
+    }
+
+    fn write<R: Record>(&mut self, rows: &[R]) -> Result<(), SnapshotError> {
         for chunk in rows.chunks(ROW_GROUP_ROWS) {
-            let batch = R::to_batch(chunk).map_err(|e| encode(e.to_string()))?;
-            self.writer
-                .write(&batch)
-                .map_err(|e| encode(e.to_string()))?;
+            let batch = R::to_batch(chunk).map_err(|e| self.encode_error(e.to_string()))?;
+            self.pending_rows += batch.num_rows();
+            self.pending.push(batch);
+            if self.pending_rows >= ROW_GROUP_ROWS {
+                self.flush_row_group()?;
+            }
         }
         self.rows += rows.len() as u64;
         Ok(())
     }
 
-    fn finish(self, table: Table) -> Result<FileEntry, SnapshotError> {
-        let path = self.path;
-        let sink = self
-            .writer
-            .into_inner()
-            .map_err(|e| SnapshotError::Encode {
-                path: path.clone(),
-                table: table.file_name(),
-                message: e.to_string(),
-            })?;
+    fn flush_row_group(&mut self) -> Result<(), SnapshotError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let writers = self
+            .factory
+            .create_column_writers(self.row_groups)
+            .map_err(|e| self.encode_error(e.to_string()))?;
+        let fields = self.schema.fields().clone();
+        if writers.len() != fields.len() {
+            return Err(self.encode_error(format!(
+                "{} column writers for {} fields",
+                writers.len(),
+                fields.len()
+            )));
+        }
+        // Balance the columns over the threads by their in-memory size, largest first.
+        let threads = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .clamp(1, writers.len().max(1));
+        let mut sized: Vec<(usize, usize, ArrowColumnWriter)> = writers
+            .into_iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let size = self
+                    .pending
+                    .iter()
+                    .map(|b| b.column(i).get_array_memory_size())
+                    .sum();
+                (i, size, w)
+            })
+            .collect();
+        sized.sort_by(|a, b| b.1.cmp(&a.1));
+        let mut shares: Vec<(usize, Vec<(usize, ArrowColumnWriter)>)> =
+            (0..threads).map(|_| (0, Vec::new())).collect();
+        for (i, size, w) in sized {
+            if let Some(lightest) = shares.iter_mut().min_by_key(|s| s.0) {
+                lightest.0 += size;
+                lightest.1.push((i, w));
+            }
+        }
+        let pending = &self.pending;
+        let fields = &fields;
+        let results: Vec<Result<Vec<(usize, ArrowColumnChunk)>, String>> =
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = shares
+                    .into_iter()
+                    .map(|(_, share)| {
+                        scope.spawn(move || {
+                            let mut chunks = Vec::with_capacity(share.len());
+                            for (i, mut writer) in share {
+                                for batch in pending {
+                                    for leaf in compute_leaves(&fields[i], batch.column(i))
+                                        .map_err(|e| e.to_string())?
+                                    {
+                                        writer.write(&leaf).map_err(|e| e.to_string())?;
+                                    }
+                                }
+                                chunks.push((i, writer.close().map_err(|e| e.to_string())?));
+                            }
+                            Ok(chunks)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+                    .collect()
+            });
+        let mut chunks = Vec::new();
+        for r in results {
+            chunks.extend(r.map_err(|e| self.encode_error(e))?);
+        }
+        chunks.sort_by_key(|(i, _)| *i);
+        let appended = self.file.next_row_group().and_then(|mut row_group| {
+            for (_, chunk) in chunks {
+                chunk.append_to_row_group(&mut row_group)?;
+            }
+            row_group.close()
+        });
+        appended.map_err(|e| self.encode_error(e.to_string()))?;
+        self.row_groups += 1;
+        self.pending.clear();
+        self.pending_rows = 0;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<FileEntry, SnapshotError> {
+        self.flush_row_group()?;
+        let path = self.path.clone();
+        let sink = self.file.into_inner().map_err(|e| SnapshotError::Encode {
+            path: path.clone(),
+            table: self.table.file_name(),
+            message: e.to_string(),
+        })?;
         let HashingWriter {
             inner,
             hasher,
@@ -218,7 +342,7 @@ impl<K: KindSpec> SnapshotWriter<K> {
             (Table::Memberships, self.memberships.take()),
         ] {
             if let Some(w) = writer {
-                let entry = w.finish(table)?;
+                let entry = w.finish()?;
                 match table {
                     Table::Users => counts.users = entry.rows,
                     Table::Groups => counts.groups = entry.rows,
@@ -288,7 +412,7 @@ fn write_table<R: Record>(
         *slot = Some(TableWriter::create::<R>(dir, table)?);
     }
     match slot {
-        Some(w) => w.write(rows, table),
+        Some(w) => w.write(rows),
         None => Ok(()),
     }
 }
