@@ -85,3 +85,47 @@ pub fn ad_user(i: u64, base: DateTime<Utc>) -> AdUser {
         raw,
     }
 }
+
+/// The `i`-th synthetic IIJ ID user of a benchmark tenant, as IIJ ID would return it.
+pub fn iid_user(i: u64) -> dirsnap_model::IidUser {
+    let sn = FAMILY[(i % 10) as usize];
+    let given = GIVEN[((i / 10) % 10) as usize];
+    let dept = DEPT[((i / 100) % 5) as usize];
+    let id = ids::uuid(&format!("bench-iid-user:{i}"));
+    let upn = format!("user{i:07}@bench.example.co.jp");
+    let anchor = ids::guid(&format!("bench:{i}")).to_base64();
+    let raw = serde_json::json!({
+        "schemas": [
+            dirsnap_model::URN_CORE_USER,
+            dirsnap_model::URN_ENTERPRISE_USER,
+            dirsnap_model::URN_IIJ_ENTERPRISEJP_USER,
+        ],
+        "id": id,
+        "externalId": upn,
+        "userName": upn,
+        "name": {"familyName": sn, "givenName": given},
+        "displayName": format!("{sn} {given}"),
+        "active": !i.is_multiple_of(17),
+        "emails": [{"value": upn, "primary": true}],
+        dirsnap_model::URN_ENTERPRISE_USER: {"department": dept},
+        dirsnap_model::URN_IIJ_ENTERPRISEJP_USER: {"downstreamId": anchor},
+        "meta": {"resourceType": "User", "created": "2025-04-01T09:00:00+09:00", "lastModified": "2026-11-20T10:00:00+09:00"},
+    });
+    dirsnap_model::scim_json::user_from_scim(&raw).unwrap_or_default()
+}
+
+/// The `g`-th synthetic group and its members (users `g*k .. g*k+k` modulo `users`).
+pub fn iid_group(g: u64, users: u64, members: u64) -> (dirsnap_model::IidGroup, Vec<dirsnap_model::Membership>) {
+    let id = ids::uuid(&format!("bench-iid-group:{g}"));
+    let raw = serde_json::json!({
+        "schemas": [dirsnap_model::URN_CORE_GROUP],
+        "id": id,
+        "displayName": format!("group-{g:06}"),
+        "members": (0..members).map(|k| {
+            let u = (g * members + k) % users.max(1);
+            serde_json::json!({"value": ids::uuid(&format!("bench-iid-user:{u}"))})
+        }).collect::<Vec<_>>(),
+    });
+    dirsnap_model::scim_json::group_from_scim(&raw, &|_| Some(dirsnap_model::MemberKind::User))
+        .unwrap_or_default()
+}
