@@ -115,7 +115,11 @@ pub fn iid_user(i: u64) -> dirsnap_model::IidUser {
 }
 
 /// The `g`-th synthetic group and its members (users `g*k .. g*k+k` modulo `users`).
-pub fn iid_group(g: u64, users: u64, members: u64) -> (dirsnap_model::IidGroup, Vec<dirsnap_model::Membership>) {
+pub fn iid_group(
+    g: u64,
+    users: u64,
+    members: u64,
+) -> (dirsnap_model::IidGroup, Vec<dirsnap_model::Membership>) {
     let id = ids::uuid(&format!("bench-iid-group:{g}"));
     let raw = serde_json::json!({
         "schemas": [dirsnap_model::URN_CORE_GROUP],

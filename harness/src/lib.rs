@@ -2,5 +2,6 @@
 //! description → Parquet snapshots) and synthetic data for benchmarks.
 
 pub mod bench;
+pub mod bench_reconcile;
 pub mod demo;
 pub mod ids;

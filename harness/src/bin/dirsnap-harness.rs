@@ -37,6 +37,30 @@ enum Cmd {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Write an IID snapshot of N synthetic users and G groups (benchmarks of export iid).
+    GenIid {
+        #[arg(long)]
+        users: u64,
+        #[arg(long)]
+        groups: u64,
+        /// Members per group.
+        #[arg(long, default_value_t = 10)]
+        members: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Write the reconcile benchmark's inputs (AD + IIJ ID snapshots with ~2% changes of
+    /// every kind, and config.yml) under OUT; prints the built-in changes as JSON.
+    GenReconcile {
+        #[arg(long)]
+        users: u64,
+        #[arg(long)]
+        groups: u64,
+        #[arg(long, default_value_t = 52)]
+        members_per_group: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print the Markdown column tables of docs/snapshot-format.md from the code.
     DocColumns,
     /// Write an AD snapshot of N synthetic users (benchmarks, interruption tests).
@@ -115,6 +139,53 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 "{{\"rows\": {}, \"generate_s\": {generate_s:.3}, \"write_s\": {write_s:.3}, \"read_s\": {read_s:.3}, \"bytes\": {bytes}}}",
                 read.len()
             );
+        }
+        Cmd::GenIid {
+            users,
+            groups,
+            members,
+            out,
+        } => {
+            use dirsnap_snapshot::Iid;
+            let mut w = SnapshotWriter::<Iid>::create(&out)?;
+            let rows: Vec<_> = (0..users).map(bench::iid_user).collect();
+            w.write_users(&rows)?;
+            let mut group_rows = Vec::new();
+            let mut memberships = Vec::new();
+            for g in 0..groups {
+                let (group, ms) = bench::iid_group(g, users, members);
+                group_rows.push(group);
+                memberships.extend(ms);
+            }
+            w.write_groups(&group_rows)?;
+            w.write_memberships(&memberships)?;
+            let m = w.commit(SnapshotMeta::default())?;
+            println!(
+                "wrote {} users, {} groups, {} memberships to {}",
+                m.counts.users,
+                m.counts.groups,
+                m.counts.memberships,
+                out.display()
+            );
+        }
+        Cmd::GenReconcile {
+            users,
+            groups,
+            members_per_group,
+            out,
+        } => {
+            let base = Utc
+                .with_ymd_and_hms(2026, 11, 27, 0, 0, 0)
+                .single()
+                .ok_or("bad base time")?;
+            let e = dirsnap_harness::bench_reconcile::generate(
+                &out,
+                users,
+                groups,
+                members_per_group,
+                base,
+            )?;
+            println!("{}", serde_json::to_string(&e)?);
         }
         Cmd::DocColumns => {
             use dirsnap_model::SnapshotKind;

@@ -106,8 +106,8 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
             args.out.display()
         )));
     }
-    let secrets = load_secrets(args.secret.as_deref(), &|k| std::env::var(k).ok())
-        .map_err(config_error)?;
+    let secrets =
+        load_secrets(args.secret.as_deref(), &|k| std::env::var(k).ok()).map_err(config_error)?;
     let Some((token, token_source)) = secrets.iid_token else {
         return Err(CliError::Input(
             "no IIJ ID access token: set DIRSNAP_IID_TOKEN or pass --secret secret.yml \

@@ -9,6 +9,12 @@ pub enum CliError {
     /// Runtime failure: I/O, network, server (exit 1).
     #[error("{0}")]
     Runtime(String),
+    /// Reconcile produced error findings or a threshold blocks the plan (exit 3).
+    #[error("{0}")]
+    Blocked(String),
+    /// Replay stopped early and can be resumed (exit 4).
+    #[error("{0}")]
+    Stopped(String),
 }
 
 impl CliError {
@@ -16,6 +22,8 @@ impl CliError {
         match self {
             CliError::Input(_) => 2,
             CliError::Runtime(_) => 1,
+            CliError::Blocked(_) => 3,
+            CliError::Stopped(_) => 4,
         }
     }
 }

@@ -1,6 +1,13 @@
 //! `dirsnap`: the command line. Parsing, progress, output and exit codes live here; the work
 //! is done by the library crates.
 
+mod cmd_export_ad;
+mod cmd_export_iid;
+mod cmd_export_m365;
+mod cmd_mock_scim;
+mod cmd_plan;
+mod cmd_reconcile;
+mod cmd_replay;
 mod error;
 mod inspect;
 mod output;
@@ -51,6 +58,35 @@ enum Command {
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
+    /// Export a system's state to a Parquet snapshot.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Compute what Directory Sync would do: a plan of actions and findings, offline.
+    Reconcile(cmd_reconcile::Args),
+    /// Work with a plan.
+    #[command(subcommand)]
+    Plan(PlanCommand),
+    /// Execute a reviewed plan against a SCIM endpoint, resumably.
+    Replay(cmd_replay::Args),
+    /// Run an in-memory SCIM 2.0 server that behaves like IIJ ID.
+    #[command(name = "mock-scim")]
+    MockScim(cmd_mock_scim::Args),
+}
+
+#[derive(Subcommand, Debug)]
+enum ExportCommand {
+    /// Active Directory over LDAP.
+    Ad(cmd_export_ad::Args),
+    /// IIJ ID over SCIM 2.0.
+    Iid(cmd_export_iid::Args),
+    /// Microsoft 365 over Microsoft Graph, or from the admin center CSV.
+    M365(cmd_export_m365::Args),
+}
+
+#[derive(Subcommand, Debug)]
+enum PlanCommand {
+    /// Render a plan as text, JSON, Markdown or HTML.
+    Show(cmd_plan::Args),
 }
 
 fn main() -> ExitCode {
@@ -64,6 +100,13 @@ fn main() -> ExitCode {
             json,
             limit,
         } => snapdiff::run(&before, &after, json, limit, cli.quiet),
+        Command::Export(ExportCommand::Ad(args)) => cmd_export_ad::run(args, cli.quiet),
+        Command::Export(ExportCommand::Iid(args)) => cmd_export_iid::run(args, cli.quiet),
+        Command::Export(ExportCommand::M365(args)) => cmd_export_m365::run(args, cli.quiet),
+        Command::Reconcile(args) => cmd_reconcile::run(args, cli.quiet),
+        Command::Plan(PlanCommand::Show(args)) => cmd_plan::run(args, cli.quiet),
+        Command::Replay(args) => cmd_replay::run(args, cli.quiet),
+        Command::MockScim(args) => cmd_mock_scim::run(args, cli.quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

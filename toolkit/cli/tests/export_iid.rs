@@ -2,9 +2,9 @@
 //! `dirsnap export iid` through the real binary against the in-process mock IIJ ID.
 
 use assert_cmd::Command;
-use predicates::prelude::PredicateBooleanExt as _;
 use dirsnap_mock_scim::{FaultSpec, MockConfig, MockServer, TokenSpec};
 use dirsnap_snapshot::{Iid, ReadOptions, Snapshot};
+use predicates::prelude::PredicateBooleanExt as _;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -52,7 +52,12 @@ fn base(server: &MockServer) -> String {
     format!("{}scim/v2/", server.root_url())
 }
 
-fn export(server: &MockServer, dir: &Path, name: &str, extra_args: &[&str]) -> assert_cmd::assert::Assert {
+fn export(
+    server: &MockServer,
+    dir: &Path,
+    name: &str,
+    extra_args: &[&str],
+) -> assert_cmd::assert::Assert {
     let cfg = config(dir, "");
     Command::cargo_bin("dirsnap")
         .unwrap()
@@ -80,13 +85,22 @@ fn a_fault_storm_gives_the_same_snapshot_as_a_quiet_export() {
         100,
         400,
     );
-    export(&stormy, dir.path(), "stormy", &["--page-size", "10", "--concurrency", "4"]).success();
+    export(
+        &stormy,
+        dir.path(),
+        "stormy",
+        &["--page-size", "10", "--concurrency", "4"],
+    )
+    .success();
     let stats = stormy.stats();
     assert!(
         stats.faults_status + stats.faults_dropped >= 3,
         "the storm injected too few faults to prove anything: {stats:?}"
     );
-    assert_eq!(data_digests(&dir.path().join("quiet")), data_digests(&dir.path().join("stormy")));
+    assert_eq!(
+        data_digests(&dir.path().join("quiet")),
+        data_digests(&dir.path().join("stormy"))
+    );
     let t = Snapshot::open(dir.path().join("stormy"))
         .unwrap()
         .read::<Iid>(&ReadOptions::default())
@@ -113,19 +127,32 @@ fn capped_pages_ten_thousand_users_and_a_group_of_2500_are_read_completely() {
             })],
         )
         .unwrap();
-    export(&server, dir.path(), "snap", &["--page-size", "100", "--concurrency", "8"]).success();
+    export(
+        &server,
+        dir.path(),
+        "snap",
+        &["--page-size", "100", "--concurrency", "8"],
+    )
+    .success();
     let snap = Snapshot::open(dir.path().join("snap")).unwrap();
     let t = snap.read::<Iid>(&ReadOptions::default()).unwrap();
     let expected = server.tables().unwrap();
     assert_eq!(t.users.len(), 10_001);
     assert_eq!(t.users.len(), expected.users.len());
     assert_eq!(t.groups.len(), expected.groups.len());
-    let big: Vec<_> = t.memberships.iter().filter(|m| m.group_key == "big-group").collect();
+    let big: Vec<_> = t
+        .memberships
+        .iter()
+        .filter(|m| m.group_key == "big-group")
+        .collect();
     assert_eq!(big.len(), 2_500);
     assert!(big.iter().all(|m| m.in_scope));
     assert_eq!(t.memberships.len(), expected.memberships.len());
     assert!(
-        snap.manifest().notes.iter().any(|n| n.contains("at most 7 rows per page")),
+        snap.manifest()
+            .notes
+            .iter()
+            .any(|n| n.contains("at most 7 rows per page")),
         "{:?}",
         snap.manifest().notes
     );
@@ -154,7 +181,11 @@ fn the_token_never_appears_in_logs_errors_or_the_snapshot() {
         .unwrap();
     assert!(run.status.success());
     let logs = String::from_utf8_lossy(&run.stderr);
-    assert!(logs.contains("retrying SCIM request"), "trace logging was not on: {}", &logs[..logs.len().min(2000)]);
+    assert!(
+        logs.contains("retrying SCIM request"),
+        "trace logging was not on: {}",
+        &logs[..logs.len().min(2000)]
+    );
     assert!(!logs.contains(TOKEN), "token leaked into logs");
     for snap in ["snap", "traced"] {
         for entry in std::fs::read_dir(dir.path().join(snap)).unwrap() {
@@ -171,10 +202,15 @@ fn the_token_never_appears_in_logs_errors_or_the_snapshot() {
 fn a_token_expiring_midway_is_exit_1_with_the_token_message_and_no_snapshot() {
     let dir = tempfile::tempdir().unwrap();
     let server = mock(&["token-expiry-after=5"], 100, 200);
-    export(&server, dir.path(), "snap", &["--page-size", "10", "--concurrency", "1"])
-        .code(1)
-        .stderr(predicates::str::contains("expired or was revoked"))
-        .stderr(predicates::str::contains(TOKEN).not());
+    export(
+        &server,
+        dir.path(),
+        "snap",
+        &["--page-size", "10", "--concurrency", "1"],
+    )
+    .code(1)
+    .stderr(predicates::str::contains("expired or was revoked"))
+    .stderr(predicates::str::contains(TOKEN).not());
     assert!(!dir.path().join("snap").exists());
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -187,7 +223,11 @@ fn a_token_expiring_midway_is_exit_1_with_the_token_message_and_no_snapshot() {
 fn jwt(exp: i64) -> String {
     use base64::Engine as _;
     let enc = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
-    format!("{}.{}.sig", enc(r#"{"alg":"RS256","typ":"JWT"}"#), enc(&format!(r#"{{"exp":{exp}}}"#)))
+    format!(
+        "{}.{}.sig",
+        enc(r#"{"alg":"RS256","typ":"JWT"}"#),
+        enc(&format!(r#"{{"exp":{exp}}}"#))
+    )
 }
 
 #[test]
@@ -245,11 +285,23 @@ fn the_config_scim_filters_are_applied_by_the_server_and_recorded() {
     let t = snap.read::<Iid>(&ReadOptions::default()).unwrap();
     // fixtures/demo/source.yml: department 開発部 has 12 users; koharu.abe is new in AD and
     // not yet in IIJ ID, so 11 (john.smith and maria.garcia included).
-    assert_eq!(t.users.len(), 11, "{:?}", t.users.iter().map(|u| &u.user_name).collect::<Vec<_>>());
-    assert!(t.users.iter().all(|u| u.department.as_deref() == Some("開発部")));
+    assert_eq!(
+        t.users.len(),
+        11,
+        "{:?}",
+        t.users.iter().map(|u| &u.user_name).collect::<Vec<_>>()
+    );
+    assert!(
+        t.users
+            .iter()
+            .all(|u| u.department.as_deref() == Some("開発部"))
+    );
     // The precautions' "no groups" filter selects nothing.
     assert_eq!(t.groups.len(), 0);
-    assert_eq!(snap.manifest().filters.group.as_deref(), Some("displayName eq \"\""));
+    assert_eq!(
+        snap.manifest().filters.group.as_deref(),
+        Some("displayName eq \"\"")
+    );
 }
 
 #[test]
@@ -259,7 +311,13 @@ fn missing_token_and_existing_output_are_usage_errors() {
     Command::cargo_bin("dirsnap")
         .unwrap()
         .env_remove("DIRSNAP_IID_TOKEN")
-        .args(["export", "iid", "--base-url", "http://127.0.0.1:9/", "--config"])
+        .args([
+            "export",
+            "iid",
+            "--base-url",
+            "http://127.0.0.1:9/",
+            "--config",
+        ])
         .arg(&cfg)
         .arg("--out")
         .arg(dir.path().join("x"))
@@ -270,7 +328,13 @@ fn missing_token_and_existing_output_are_usage_errors() {
     Command::cargo_bin("dirsnap")
         .unwrap()
         .env("DIRSNAP_IID_TOKEN", TOKEN)
-        .args(["export", "iid", "--base-url", "http://127.0.0.1:9/", "--config"])
+        .args([
+            "export",
+            "iid",
+            "--base-url",
+            "http://127.0.0.1:9/",
+            "--config",
+        ])
         .arg(&cfg)
         .arg("--out")
         .arg(dir.path().join("exists"))

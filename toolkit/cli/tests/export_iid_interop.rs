@@ -47,7 +47,14 @@ fn export_iid_reads_everything_scim2_server_holds() {
     let port = free_port();
     let _server = Server(
         std::process::Command::new(venv_bin("scim2-server"))
-            .args(["--hostname", "127.0.0.1", "--port", &port.to_string(), "--bearer-token", TOKEN])
+            .args([
+                "--hostname",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--bearer-token",
+                TOKEN,
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -61,7 +68,13 @@ fn export_iid_reads_everything_scim2_server_holds() {
         assert!(Instant::now() < deadline, "scim2-server did not start");
         std::thread::sleep(Duration::from_millis(100));
     }
-    let names = ["山田 太郎", "佐藤 花子", "John Smith", "María García", "鈴木 一郎"];
+    let names = [
+        "山田 太郎",
+        "佐藤 花子",
+        "John Smith",
+        "María García",
+        "鈴木 一郎",
+    ];
     let mut ids = Vec::new();
     for (i, name) in names.iter().enumerate() {
         let body = json!({
@@ -95,7 +108,15 @@ fn export_iid_reads_everything_scim2_server_holds() {
     Command::cargo_bin("dirsnap")
         .unwrap()
         .env("DIRSNAP_IID_TOKEN", TOKEN)
-        .args(["export", "iid", "--page-size", "2", "--base-url", &base, "--config"])
+        .args([
+            "export",
+            "iid",
+            "--page-size",
+            "2",
+            "--base-url",
+            &base,
+            "--config",
+        ])
         .arg(&cfg)
         .arg("--out")
         .arg(dir.path().join("snap"))
@@ -121,9 +142,15 @@ fn export_iid_reads_everything_scim2_server_holds() {
         .map(|(i, n)| (format!("user{i}@example.co.jp"), *n, i != 2))
         .collect();
     want.sort();
-    let want: Vec<(&str, Option<&str>, bool)> =
-        want.iter().map(|(u, n, a)| (u.as_str(), Some(*n), *a)).collect();
+    let want: Vec<(&str, Option<&str>, bool)> = want
+        .iter()
+        .map(|(u, n, a)| (u.as_str(), Some(*n), *a))
+        .collect();
     assert_eq!(got, want);
-    let ext: Vec<_> = t.users.iter().filter_map(|u| u.external_id.clone()).collect();
+    let ext: Vec<_> = t
+        .users
+        .iter()
+        .filter_map(|u| u.external_id.clone())
+        .collect();
     assert_eq!(ext.len(), 5);
 }

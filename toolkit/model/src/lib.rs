@@ -11,6 +11,7 @@ mod kind;
 mod m365;
 mod manifest;
 mod membership;
+pub mod scim_json;
 
 pub use ad::{AdGroup, AdUser, UAC_ACCOUNTDISABLE, filetime_to_utc};
 pub use guid::{Guid, GuidParseError, sid_to_string};
@@ -22,3 +23,4 @@ pub use kind::{KindParseError, SnapshotKind};
 pub use m365::{M365Group, M365User};
 pub use manifest::{Counts, FileEntry, Filters, Manifest, SCHEMA_VERSION, Source, ToolInfo};
 pub use membership::{MemberKind, Membership};
+pub use scim_json::ScimJsonError;

@@ -180,7 +180,7 @@ impl TableWriter {
                 (i, size, w)
             })
             .collect();
-        sized.sort_by(|a, b| b.1.cmp(&a.1));
+        sized.sort_by_key(|s| std::cmp::Reverse(s.1));
         let mut shares: Vec<(usize, Vec<(usize, ArrowColumnWriter)>)> =
             (0..threads).map(|_| (0, Vec::new())).collect();
         for (i, size, w) in sized {

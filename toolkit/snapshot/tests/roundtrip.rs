@@ -354,5 +354,8 @@ fn many_rows_across_row_groups_and_threads_round_trip_in_order() {
         .collect();
     let t = write_and_read::<Ad>(dir.path(), &users, &[], &[]);
     assert_eq!(t.users.len(), users.len());
-    assert!(t.users == users, "rows differ after a parallel write and read");
+    assert!(
+        t.users == users,
+        "rows differ after a parallel write and read"
+    );
 }

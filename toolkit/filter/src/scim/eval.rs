@@ -88,6 +88,23 @@ impl Filter {
     }
 }
 
+impl AttrPath {
+    /// Every value at this path in `resource`, found the way filters find them (URN prefix
+    /// selects the extension object, names match case-insensitively, a multi-valued
+    /// attribute contributes each element). For sorting (`sortBy`) and projections.
+    ///
+    /// ```
+    /// use dirsnap_filter::scim::AttrPath;
+    /// let user = serde_json::json!({"emails": [{"value": "a@x"}, {"value": "b@x"}]});
+    /// let p: AttrPath = "EMAILS.value".parse()?;
+    /// assert_eq!(p.values(&user), vec!["a@x", "b@x"]);
+    /// # Ok::<(), dirsnap_filter::scim::ScimFilterError>(())
+    /// ```
+    pub fn values<'v>(&self, resource: &'v Value) -> Vec<&'v Value> {
+        raw_values(resource, self)
+    }
+}
+
 fn eval(
     filter: &Filter,
     res: &Value,

@@ -1,0 +1,296 @@
+//! `dirsnap export m365`: Microsoft 365 users (enabled, blocked, soft-deleted) from Microsoft
+//! Graph, or from the admin center's "Export users" CSV, into an `m365` snapshot (issue 8).
+
+use crate::error::CliError;
+use crate::output::spinner;
+use dirsnap_m365::{
+    CredentialInputs, CsvOptions, DEFAULT_AUTHORITY, DEFAULT_GRAPH_URL, DEFAULT_SCOPE,
+    ENV_AUTHORITY, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_SCOPE, ENV_TENANT_ID, ExportReport,
+    GraphOptions, M365Error, Progress, RetryPolicy, Secret,
+};
+use indicatif::ProgressBar;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+const AFTER_HELP: &str = "\
+Credentials (Graph):
+  --token-env VAR       an access token in the environment variable VAR, or
+  client credentials    DIRSNAP_M365_TENANT_ID, DIRSNAP_M365_CLIENT_ID, DIRSNAP_M365_CLIENT_SECRET
+                        (the app needs the application permission User.Read.All)
+  The secret is read from the environment only, never from a flag.
+
+CSV: Microsoft 365 admin center → Users → Active users → Export users. The CSV cannot tell
+the immutableId, so the snapshot marks it unknown (immutable_id_known = false).
+
+See docs/m365-export.md.";
+
+#[derive(clap::Args, Debug)]
+#[command(after_long_help = AFTER_HELP)]
+pub struct Args {
+    /// Snapshot directory to create (must not exist).
+    #[arg(long, value_name = "SNAP")]
+    pub out: PathBuf,
+    /// Microsoft Graph base URL.
+    #[arg(long, value_name = "URL", default_value = DEFAULT_GRAPH_URL, conflicts_with = "from_csv")]
+    pub graph_url: String,
+    /// Name of the environment variable holding a Graph access token (instead of the
+    /// client-credentials flow).
+    #[arg(long, value_name = "VAR", conflicts_with = "from_csv")]
+    pub token_env: Option<String>,
+    /// Import the admin center's "Export users" CSV instead of calling Graph.
+    #[arg(long, value_name = "FILE")]
+    pub from_csv: Option<PathBuf>,
+    /// Encoding of a CSV without byte-order mark, e.g. shift_jis for a file re-saved by Excel
+    /// (default UTF-8).
+    #[arg(long, value_name = "LABEL", requires = "from_csv")]
+    pub csv_encoding: Option<String>,
+    /// Identity platform for the client-credentials flow.
+    #[arg(long, value_name = "URL", env = ENV_AUTHORITY, default_value = DEFAULT_AUTHORITY)]
+    pub authority_url: String,
+    /// Tenant id or primary domain (client-credentials flow).
+    #[arg(long, value_name = "ID", env = ENV_TENANT_ID, hide_env_values = true)]
+    pub tenant_id: Option<String>,
+    /// Application (client) id (client-credentials flow).
+    #[arg(long, value_name = "ID", env = ENV_CLIENT_ID, hide_env_values = true)]
+    pub client_id: Option<String>,
+    /// OAuth scope requested with client credentials.
+    #[arg(long, value_name = "SCOPE", env = ENV_SCOPE, default_value = DEFAULT_SCOPE)]
+    pub scope: String,
+    /// Do not list soft-deleted users (the recycle bin).
+    #[arg(long)]
+    pub no_deleted: bool,
+    /// Users per Graph page ($top).
+    #[arg(long, value_name = "N", default_value_t = 999,
+          value_parser = clap::value_parser!(u32).range(1..=999))]
+    pub page_size: u32,
+    /// Attempts per request when Graph throttles (429) or fails transiently (5xx).
+    #[arg(long, value_name = "N", default_value_t = 6,
+          value_parser = clap::value_parser!(u32).range(1..=30))]
+    pub max_attempts: u32,
+    /// Per-request timeout, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 120,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+    /// Print the summary as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn cli_error(e: M365Error) -> CliError {
+    if e.is_invalid_input() {
+        CliError::Input(e.to_string())
+    } else {
+        CliError::Runtime(e.to_string())
+    }
+}
+
+pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let started = Instant::now();
+    let (report, source) = match &args.from_csv {
+        Some(csv) => {
+            let options = match &args.csv_encoding {
+                None => CsvOptions::default(),
+                Some(label) => CsvOptions::with_encoding_label(label).map_err(cli_error)?,
+            };
+            let pb = spinner(quiet, &format!("reading {}", csv.display()));
+            let r = dirsnap_m365::import_csv(csv, options, &args.out);
+            pb.finish_and_clear();
+            (
+                r.map_err(cli_error)?,
+                format!("admin center CSV {}", csv.display()),
+            )
+        }
+        None => {
+            let report = export_graph(&args, quiet)?;
+            (report, format!("{} (Microsoft Graph)", args.graph_url))
+        }
+    };
+    for w in report.warnings.iter().take(20) {
+        tracing::warn!("{w}");
+    }
+    if report.warnings.len() > 20 {
+        tracing::warn!("… and {} more warnings", report.warnings.len() - 20);
+    }
+    print_summary(&args, &report, &source, started.elapsed(), quiet);
+    Ok(())
+}
+
+fn export_graph(args: &Args, quiet: bool) -> Result<ExportReport, CliError> {
+    let client_secret = std::env::var(ENV_CLIENT_SECRET).ok().map(Secret::new);
+    let credentials = dirsnap_m365::resolve_credentials(
+        CredentialInputs {
+            token_env: args.token_env.clone(),
+            tenant_id: args.tenant_id.clone(),
+            client_id: args.client_id.clone(),
+            client_secret,
+            authority: Some(args.authority_url.clone()),
+            scope: Some(args.scope.clone()),
+        },
+        |var| std::env::var(var).ok(),
+    )
+    .map_err(cli_error)?;
+    let mut options = GraphOptions::new(&args.graph_url, credentials).map_err(cli_error)?;
+    options.page_size = args.page_size;
+    options.include_deleted = !args.no_deleted;
+    options.timeout = Duration::from_secs(args.timeout);
+    options.retry = RetryPolicy {
+        max_attempts: args.max_attempts,
+        ..RetryPolicy::default()
+    };
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
+    let mut reporter = Reporter::new(quiet, &args.graph_url);
+    let result = runtime.block_on(dirsnap_m365::export_graph(options, &args.out, &mut |p| {
+        reporter.event(p)
+    }));
+    reporter.finish();
+    result.map_err(cli_error)
+}
+
+/// Progress: a spinner line on a terminal, plain stderr lines otherwise (at most one per few
+/// seconds for pages; every retry).
+struct Reporter {
+    pb: ProgressBar,
+    plain: bool,
+    last_plain: Option<Instant>,
+    last_page_collection: Option<dirsnap_m365::Collection>,
+}
+
+impl Reporter {
+    fn new(quiet: bool, url: &str) -> Reporter {
+        let plain = !quiet && !std::io::stderr().is_terminal();
+        Reporter {
+            pb: spinner(quiet, &format!("connecting to {url}")),
+            plain,
+            last_plain: None,
+            last_page_collection: None,
+        }
+    }
+
+    fn line(&mut self, text: &str, force: bool) {
+        self.pb.set_message(text.to_string());
+        if self.plain {
+            let due = self
+                .last_plain
+                .is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
+            if force || due {
+                eprintln!("{text}");
+                self.last_plain = Some(Instant::now());
+            }
+        }
+    }
+
+    fn event(&mut self, p: Progress<'_>) {
+        match p {
+            Progress::Token { url } => {
+                self.line(&format!("requesting an access token from {url}"), false)
+            }
+            Progress::Page {
+                collection,
+                page,
+                total,
+                ..
+            } => {
+                let first = self.last_page_collection != Some(collection);
+                self.last_page_collection = Some(collection);
+                self.line(
+                    &format!("{}: {total} listed (page {page})", collection.label()),
+                    first,
+                );
+            }
+            Progress::Retry {
+                reason,
+                wait,
+                attempt,
+                max_attempts,
+                ..
+            } => self.line(
+                &format!(
+                    "{reason}; retrying in {:.1}s (attempt {}/{max_attempts})",
+                    wait.as_secs_f64(),
+                    attempt + 1
+                ),
+                true,
+            ),
+        }
+    }
+
+    fn finish(&self) {
+        self.pb.finish_and_clear();
+    }
+}
+
+fn print_summary(args: &Args, report: &ExportReport, source: &str, elapsed: Duration, quiet: bool) {
+    let t = &report.tally;
+    if args.json {
+        let v = serde_json::json!({
+            "out": args.out.display().to_string(),
+            "kind": "m365",
+            "source": if args.from_csv.is_some() { "csv" } else { "graph" },
+            "counts": t,
+            "requests": report.stats.as_ref().map(|s| serde_json::json!({
+                "requests": s.requests,
+                "pages": s.pages,
+                "retries": s.retries,
+                "throttled": s.throttled,
+                "waited_ms": s.waited.as_millis() as u64,
+                "token_requests": s.token_requests,
+            })),
+            "duplicates": report.duplicates,
+            "warnings": report.warnings,
+            "elapsed_ms": elapsed.as_millis() as u64,
+        });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return;
+    }
+    if quiet {
+        return;
+    }
+    let active = t.users - t.deleted;
+    let mut states = vec![
+        format!("{} enabled", t.enabled),
+        format!("{} blocked", t.blocked),
+    ];
+    if t.enabled_unknown > 0 {
+        states.push(format!("{} unknown", t.enabled_unknown));
+    }
+    println!("m365 snapshot written: {}", args.out.display());
+    println!("  source       {source}");
+    println!("  users        {active}: {}", states.join(", "));
+    println!("  deleted      {} soft-deleted (recycle bin)", t.deleted);
+    println!("  licensed     {}", t.licensed);
+    if t.immutable_id_unknown == t.users && t.users > 0 {
+        println!("  immutableId  unknown (the CSV cannot tell)");
+    } else {
+        println!(
+            "  immutableId  {} set, {} unset",
+            t.immutable_id_set,
+            t.users - t.immutable_id_set - t.immutable_id_unknown
+        );
+    }
+    if let Some(s) = &report.stats {
+        println!(
+            "  requests     {} ({} pages, {} retried, {} throttled, {:.1}s waited)",
+            s.requests,
+            s.pages,
+            s.retries,
+            s.throttled,
+            s.waited.as_secs_f64()
+        );
+    }
+    if report.duplicates > 0 {
+        println!("  duplicates   {} (kept once)", report.duplicates);
+    }
+    if !report.warnings.is_empty() {
+        println!(
+            "  warnings     {} (see manifest.json notes)",
+            report.warnings.len()
+        );
+    }
+    println!("  took         {:.1}s", elapsed.as_secs_f64());
+}

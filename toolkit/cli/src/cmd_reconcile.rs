@@ -1,0 +1,530 @@
+//! `dirsnap reconcile`: read the snapshots, compute the plan (dirsnap-reconcile, pure), write
+//! the plan directory atomically (dirsnap-report), print a summary. Exit 3 when the plan has
+//! error findings or a threshold blocks it.
+
+use crate::error::CliError;
+use crate::output::spinner;
+use chrono::{DateTime, Utc};
+use dirsnap_config::DsConfig;
+use dirsnap_model::{AdGroup, AdUser, IidGroup, IidUser, M365User, Manifest, SnapshotKind};
+use dirsnap_reconcile::{
+    AdSnapshot, IidSnapshot, InputDigest, Inputs, Instance, MemberEdge, Mode, Plan,
+    THRESHOLD_CATEGORIES,
+};
+use dirsnap_report::InputRef;
+use dirsnap_snapshot::{ReadOptions, Snapshot, Table};
+use std::path::{Path, PathBuf};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Directory Sync config.yml.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// AD snapshot (repeat for several Directory Sync instances / domains; instances other
+    /// than --config's use the config recorded in their snapshot's manifest).
+    #[arg(long = "ad", required = true)]
+    pub ad: Vec<PathBuf>,
+    /// IIJ ID snapshot (the live tenant).
+    #[arg(long)]
+    pub iid: PathBuf,
+    /// Microsoft 365 snapshot, for the recreated-account checks.
+    #[arg(long)]
+    pub m365: Option<PathBuf>,
+    /// The IIJ ID state the last sync left (Directory Sync's cache), for normal mode.
+    #[arg(long)]
+    pub previous_iid: Option<PathBuf>,
+    /// AD snapshot taken at the last sync (repeatable, one per instance): DN changes,
+    /// recreated accounts, deletions, the "source shrank" threshold.
+    #[arg(long = "previous-ad")]
+    pub previous_ad: Vec<PathBuf>,
+    /// normal (diff against --previous-iid) or recovery (diff against the live tenant).
+    /// Default: normal with --previous-iid, recovery without.
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// Plan directory to create (must not exist).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// secret.yml, to check when the IIJ ID access token expires (TOKEN_EXPIRING).
+    #[arg(long)]
+    pub secret: Option<PathBuf>,
+    /// The instant the plan reasons at (account and token expiry), RFC 3339. Default: when
+    /// the newest AD snapshot was taken.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Accept an exceeded threshold: pending_deletions, disables, group_deletes,
+    /// member_removals_per_group, source_shrink, or all. Repeatable.
+    #[arg(long = "allow-threshold")]
+    pub allow_threshold: Vec<String>,
+    /// Print the summary as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+struct AdData {
+    path: PathBuf,
+    manifest: Manifest,
+    digest: String,
+    users: Vec<AdUser>,
+    groups: Vec<AdGroup>,
+    edges: Vec<MemberEdge>,
+}
+
+struct IidData {
+    path: PathBuf,
+    digest: String,
+    users: Vec<IidUser>,
+    groups: Vec<IidGroup>,
+    edges: Vec<MemberEdge>,
+}
+
+/// Resident memory in MiB (Linux), for the timing lines at info level.
+fn rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .map_or(0, |pages| pages * 4096 / (1 << 20))
+}
+
+fn phase(name: &str, started: std::time::Instant) {
+    tracing::info!(
+        "{name}: {:.2} s, RSS {} MiB",
+        started.elapsed().as_secs_f64(),
+        rss_mib()
+    );
+}
+
+fn input(msg: impl Into<String>) -> CliError {
+    CliError::Input(msg.into())
+}
+
+fn manifest_digest(dir: &Path) -> Result<String, CliError> {
+    dirsnap_report::manifest_digest(dir).map_err(|e| CliError::Runtime(e.to_string()))
+}
+
+fn open(path: &Path, kind: SnapshotKind, flag: &str) -> Result<Snapshot, CliError> {
+    let snap = Snapshot::open(path)?;
+    if snap.kind() != kind {
+        return Err(input(format!(
+            "{}: {flag} expects a {kind} snapshot, but this is a {} snapshot",
+            path.display(),
+            snap.kind()
+        )));
+    }
+    Ok(snap)
+}
+
+fn join<T>(
+    h: std::thread::ScopedJoinHandle<'_, Result<T, dirsnap_snapshot::SnapshotError>>,
+) -> Result<T, dirsnap_snapshot::SnapshotError> {
+    h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
+fn read_ad(path: &Path, flag: &str, skip_raw: bool) -> Result<AdData, CliError> {
+    let snap = open(path, SnapshotKind::Ad, flag)?;
+    let opts = ReadOptions { skip_raw };
+    let (users, groups, edges) = std::thread::scope(|s| {
+        let users = s.spawn(|| snap.read_table::<AdUser>(Table::Users, &opts));
+        let groups = s.spawn(|| snap.read_table::<AdGroup>(Table::Groups, &opts));
+        let edges = dirsnap_report::inputs::read_edges(&snap);
+        (join(users), join(groups), edges)
+    });
+    Ok(AdData {
+        path: path.to_path_buf(),
+        manifest: snap.manifest().clone(),
+        digest: manifest_digest(path)?,
+        users: users?,
+        groups: groups?,
+        edges: edges?,
+    })
+}
+
+fn read_iid(path: &Path, flag: &str, skip_raw: bool) -> Result<IidData, CliError> {
+    let snap = open(path, SnapshotKind::Iid, flag)?;
+    let opts = ReadOptions { skip_raw };
+    let (users, groups, edges) = std::thread::scope(|s| {
+        let users = s.spawn(|| snap.read_table::<IidUser>(Table::Users, &opts));
+        let groups = s.spawn(|| snap.read_table::<IidGroup>(Table::Groups, &opts));
+        let edges = dirsnap_report::inputs::read_edges(&snap);
+        (join(users), join(groups), edges)
+    });
+    Ok(IidData {
+        path: path.to_path_buf(),
+        digest: manifest_digest(path)?,
+        users: users?,
+        groups: groups?,
+        edges: edges?,
+    })
+}
+
+fn snap(a: &AdData) -> AdSnapshot<'_> {
+    AdSnapshot {
+        users: &a.users,
+        groups: &a.groups,
+        memberships: &a.edges,
+        taken_at: a.manifest.taken_at,
+        filters: &a.manifest.filters,
+        domain: a.manifest.source.domain.as_deref(),
+    }
+}
+
+/// The name of the instance an AD snapshot belongs to.
+fn instance_of(m: &Manifest, fallback: usize) -> String {
+    m.source
+        .instance
+        .clone()
+        .or_else(|| m.source.domain.clone())
+        .unwrap_or_else(|| format!("ad-{}", fallback + 1))
+}
+
+/// The config of a non-primary instance: the one recorded in its AD snapshot's manifest.
+fn config_from_manifest(path: &Path, m: &Manifest, i: usize) -> Result<DsConfig, CliError> {
+    let Some(cfg) = &m.config else {
+        return Err(input(format!(
+            "{}: this AD snapshot belongs to instance {} but its manifest.json records no config, so that instance's mapping and ownership filters are unknown; export it with `dirsnap export ad --config <its config.yml>`, or reconcile it on its own with --config",
+            path.display(),
+            instance_of(m, i)
+        )));
+    };
+    let text = serde_json::to_string(cfg).map_err(|e| CliError::Runtime(e.to_string()))?;
+    let label = path.join("manifest.json#config");
+    dirsnap_config::parse_config(&label, &text).map_err(|e| input(e.to_string()))
+}
+
+pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
+    let config = dirsnap_config::load_config(&args.config).map_err(|e| input(e.to_string()))?;
+    let mode = match (args.mode.as_deref(), &args.previous_iid) {
+        (None, Some(_)) | (Some("normal"), Some(_)) => Mode::Normal,
+        (None, None) | (Some("recovery"), _) => Mode::Recovery,
+        (Some("normal"), None) => {
+            return Err(input(
+                "--mode normal needs --previous-iid SNAP: the IIJ ID state the last sync left (Directory Sync's cache)",
+            ));
+        }
+        (Some(other), _) => {
+            return Err(input(format!(
+                "--mode {other:?}: expected normal or recovery"
+            )));
+        }
+    };
+    for a in &args.allow_threshold {
+        if a != "all" && !THRESHOLD_CATEGORIES.contains(&a.as_str()) {
+            return Err(input(format!(
+                "--allow-threshold {a:?}: expected one of {}, all",
+                THRESHOLD_CATEGORIES.join(", ")
+            )));
+        }
+    }
+    let as_of_arg = match &args.as_of {
+        Some(t) => Some(
+            DateTime::parse_from_rfc3339(t)
+                .map_err(|e| {
+                    input(format!(
+                        "--as-of {t:?}: expected an RFC 3339 time such as 2026-11-27T09:00:00+09:00 ({e})"
+                    ))
+                })?
+                .with_timezone(&Utc),
+        ),
+        None => None,
+    };
+    if args.out.exists() {
+        return Err(input(format!(
+            "{}: already exists; plans are immutable, so choose a new --out directory",
+            args.out.display()
+        )));
+    }
+
+    // Which AD snapshot is --config's instance, and what every snapshot needs decoded.
+    let started = std::time::Instant::now();
+    let pb = spinner(quiet, "reading AD snapshots");
+    let mut manifests = Vec::new();
+    for p in &args.ad {
+        manifests.push(open(p, SnapshotKind::Ad, "--ad")?.manifest().clone());
+    }
+    let primary = config
+        .dirsnap
+        .instance
+        .as_ref()
+        .and_then(|name| {
+            manifests
+                .iter()
+                .position(|m| m.source.instance.as_deref() == Some(name.as_str()))
+        })
+        .unwrap_or(0);
+    let mut configs: Vec<(DsConfig, String, String)> = Vec::new();
+    for (i, (p, m)) in args.ad.iter().zip(&manifests).enumerate() {
+        if i == primary {
+            let name = config
+                .dirsnap
+                .instance
+                .clone()
+                .unwrap_or_else(|| instance_of(m, i));
+            configs.push((config.clone(), name, args.config.display().to_string()));
+        } else {
+            let c = config_from_manifest(p, m, i)?;
+            let name = c
+                .dirsnap
+                .instance
+                .clone()
+                .unwrap_or_else(|| instance_of(m, i));
+            configs.push((c, name, p.join("manifest.json").display().to_string()));
+        }
+    }
+    let mut need_iid_raw = false;
+    let mut ads = Vec::new();
+    for ((p, m), (c, _, _)) in args.ad.iter().zip(&manifests).zip(&configs) {
+        let needs =
+            dirsnap_reconcile::raw_needs(c, &m.filters).map_err(|e| input(e.to_string()))?;
+        need_iid_raw |= needs.iid;
+        ads.push(read_ad(p, "--ad", !needs.ad)?);
+    }
+    let mut prev_ads: Vec<Option<AdData>> = (0..ads.len()).map(|_| None).collect();
+    for p in &args.previous_ad {
+        let m = open(p, SnapshotKind::Ad, "--previous-ad")?
+            .manifest()
+            .clone();
+        let name = instance_of(&m, 0);
+        let slot = if ads.len() == 1 && args.previous_ad.len() == 1 {
+            Some(0)
+        } else {
+            configs.iter().position(|(_, n, _)| *n == name).or_else(|| {
+                ads.iter().position(|a| {
+                    a.manifest.source.domain.is_some()
+                        && a.manifest.source.domain == m.source.domain
+                })
+            })
+        };
+        let Some(slot) = slot else {
+            return Err(input(format!(
+                "{}: --previous-ad belongs to instance {name}, which no --ad snapshot has",
+                p.display()
+            )));
+        };
+        if prev_ads[slot].is_some() {
+            return Err(input(format!(
+                "{}: a second --previous-ad for instance {name}",
+                p.display()
+            )));
+        }
+        let needs = dirsnap_reconcile::raw_needs(&configs[slot].0, &m.filters)
+            .map_err(|e| input(e.to_string()))?;
+        prev_ads[slot] = Some(read_ad(p, "--previous-ad", !needs.ad)?);
+    }
+    phase("read AD snapshots", started);
+    pb.set_message("reading IIJ ID snapshots");
+    let iid = read_iid(&args.iid, "--iid", !need_iid_raw)?;
+    let prev_iid = match &args.previous_iid {
+        Some(p) => Some(read_iid(p, "--previous-iid", !need_iid_raw)?),
+        None => None,
+    };
+    let m365: Option<(PathBuf, String, Vec<M365User>)> = match &args.m365 {
+        Some(p) => {
+            let snap = open(p, SnapshotKind::M365, "--m365")?;
+            let users =
+                snap.read_table::<M365User>(Table::Users, &ReadOptions { skip_raw: true })?;
+            Some((p.clone(), manifest_digest(p)?, users))
+        }
+        None => None,
+    };
+    let token_expires_at = match &args.secret {
+        Some(path) => {
+            let secrets = dirsnap_config::load_secrets(Some(path), &|k| std::env::var(k).ok())
+                .map_err(|e| input(e.to_string()))?;
+            match &secrets.iid_token {
+                Some((token, _)) => {
+                    let exp = dirsnap_reconcile::token::jwt_expiry(token.expose());
+                    if exp.is_none() {
+                        tracing::warn!(
+                            "the IIJ ID access token is not a JWT with an exp claim; its expiry cannot be checked"
+                        );
+                    }
+                    exp
+                }
+                None => {
+                    return Err(input(format!(
+                        "{}: --secret given but it holds no IIJ ID access token (nor is {} set)",
+                        path.display(),
+                        dirsnap_config::ENV_IID_TOKEN
+                    )));
+                }
+            }
+        }
+        None => None,
+    };
+    pb.finish_and_clear();
+    phase("read IIJ ID snapshots", started);
+
+    let as_of = as_of_arg
+        .or_else(|| ads.iter().map(|a| a.manifest.taken_at).max())
+        .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+    let mut digests = Vec::new();
+    let mut refs = Vec::new();
+    let mut record = |kind: &str, role: &str, instance: Option<&str>, path: &Path, digest: &str| {
+        digests.push(InputDigest {
+            role: role.into(),
+            instance: instance.map(str::to_string),
+            digest: digest.into(),
+        });
+        refs.push(InputRef {
+            kind: kind.into(),
+            role: role.into(),
+            instance: instance.map(str::to_string),
+            path: path.display().to_string(),
+            digest: digest.into(),
+        });
+    };
+    for (i, a) in ads.iter().enumerate() {
+        record("ad", "ad", Some(&configs[i].1), &a.path, &a.digest);
+        if let Some(p) = &prev_ads[i] {
+            record("ad", "previous_ad", Some(&configs[i].1), &p.path, &p.digest);
+        }
+    }
+    record("iid", "iid", None, &iid.path, &iid.digest);
+    if let Some(p) = &prev_iid {
+        record("iid", "previous_iid", None, &p.path, &p.digest);
+    }
+    if let Some((p, d, _)) = &m365 {
+        record("m365", "m365", None, p, d);
+    }
+    for (c, name, _) in &configs {
+        refs.push(InputRef {
+            kind: "config".into(),
+            role: "config".into(),
+            instance: Some(name.clone()),
+            path: c.path.display().to_string(),
+            digest: c.digest(),
+        });
+    }
+
+    let instances: Vec<Instance<'_>> = ads
+        .iter()
+        .enumerate()
+        .map(|(i, a)| Instance {
+            name: configs[i].1.clone(),
+            config: &configs[i].0,
+            config_source: configs[i].2.clone(),
+            ad: snap(a),
+            previous_ad: prev_ads[i].as_ref().map(snap),
+        })
+        .collect();
+    let inputs = Inputs {
+        instances,
+        iid: IidSnapshot {
+            users: &iid.users,
+            groups: &iid.groups,
+            memberships: &iid.edges,
+        },
+        previous_iid: prev_iid.as_ref().map(|p| IidSnapshot {
+            users: &p.users,
+            groups: &p.groups,
+            memberships: &p.edges,
+        }),
+        m365: m365.as_ref().map(|(_, _, u)| u.as_slice()),
+        mode,
+        as_of,
+        token_expires_at,
+        allow_thresholds: args.allow_threshold.clone(),
+        input_digests: digests,
+    };
+    let pb = spinner(quiet, "reconciling");
+    let plan = dirsnap_reconcile::reconcile(&inputs).map_err(|e| input(e.to_string()))?;
+    phase("reconciled", started);
+    // The plan owns everything it needs: free the snapshots before writing it.
+    drop(inputs);
+    drop((ads, prev_ads, iid, prev_iid, m365));
+    pb.set_message("writing the plan");
+    dirsnap_report::write_plan_dir(&args.out, &plan, &refs, Utc::now()).map_err(|e| {
+        if e.is_invalid_input() {
+            input(e.to_string())
+        } else {
+            CliError::Runtime(e.to_string())
+        }
+    })?;
+    pb.finish_and_clear();
+    phase("wrote the plan", started);
+    print_summary(&args, &plan)?;
+    if plan.summary.blocked {
+        let n = plan.findings.iter().filter(|f| f.blocks()).count();
+        return Err(CliError::Blocked(format!(
+            "the plan has {n} blocking finding(s) (errors or exceeded thresholds); it was written to {} for review. Resolve them, or accept a threshold with --allow-threshold",
+            args.out.display()
+        )));
+    }
+    Ok(())
+}
+
+fn print_summary(args: &Args, plan: &Plan) -> Result<(), CliError> {
+    if args.json {
+        let v = serde_json::json!({
+            "plan": args.out.display().to_string(),
+            "mode": plan.mode,
+            "summary": plan.summary,
+            "findings": plan.findings.iter().map(|f| serde_json::json!({
+                "code": f.code,
+                "severity": f.severity,
+                "subject": f.subject,
+                "instance": f.instance,
+            })).collect::<Vec<_>>(),
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&v).map_err(|e| CliError::Runtime(e.to_string()))?
+        );
+        return Ok(());
+    }
+    let s = &plan.summary;
+    println!(
+        "plan written to {} ({} mode)",
+        args.out.display(),
+        plan.mode
+    );
+    let ops: Vec<String> = dirsnap_reconcile::Op::ALL
+        .iter()
+        .filter_map(|op| {
+            s.by_op
+                .get(op.as_str())
+                .map(|n| format!("{} {n}", op.as_str()))
+        })
+        .collect();
+    println!(
+        "actions   {}{}",
+        s.actions,
+        if ops.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", ops.join(", "))
+        }
+    );
+    let sev: Vec<String> = ["error", "warning", "info"]
+        .iter()
+        .filter_map(|k| s.by_severity.get(*k).map(|n| format!("{n} {k}")))
+        .collect();
+    println!(
+        "findings  {}{}",
+        s.findings,
+        if sev.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", sev.join(", "))
+        }
+    );
+    let shown: Vec<_> = plan
+        .findings
+        .iter()
+        .filter(|f| f.severity != dirsnap_reconcile::Severity::Info)
+        .collect();
+    for f in shown.iter().take(20) {
+        println!("  {:<7} {:<28} {}", f.severity.as_str(), f.code, f.subject);
+    }
+    if shown.len() > 20 {
+        println!("  … and {} more", shown.len() - 20);
+    }
+    if s.skipped > 0 {
+        println!("skipped   {}", s.skipped);
+    }
+    println!(
+        "review    dirsnap plan show {}   (or open {})",
+        args.out.display(),
+        args.out.join("report.html").display()
+    );
+    Ok(())
+}

@@ -1,0 +1,271 @@
+//! `dirsnap replay PLAN`: executes a reviewed plan against IIJ ID over SCIM, resumably
+//! (SPEC §6, docs/replay.md).
+
+use crate::error::CliError;
+use crate::output::Phase;
+use dirsnap_config::{Threshold, load_config, load_secrets};
+use dirsnap_model::scim_json::LinkingIdPath;
+use dirsnap_reconcile::Op;
+use dirsnap_replay::{
+    DeleteLimit, Outcome, Progress, ReplayError, ReplayOptions, ReplaySummary, load_plan, replay,
+};
+use dirsnap_scim::{ClientOptions, ScimClient};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Plan directory written by `dirsnap reconcile --out`.
+    pub plan: PathBuf,
+    /// Directory Sync config.yml.
+    #[arg(long)]
+    pub config: PathBuf,
+    /// secret.yml with the IIJ ID access token (else DIRSNAP_IID_TOKEN).
+    #[arg(long)]
+    pub secret: Option<PathBuf>,
+    /// SCIM endpoint (default: iid.scim.url, else https://scim.auth.iij.jp/scim/v2/).
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Check for staleness and print the requests that would be sent; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// Requests started per second at most.
+    #[arg(long)]
+    pub max_rps: Option<f64>,
+    /// Pending deletions plus group deletes allowed (default: the config's count thresholds).
+    #[arg(long)]
+    pub allow_deletes: Option<u64>,
+    /// Apply although objects changed in IIJ ID since the plan was computed.
+    #[arg(long)]
+    pub force_stale: bool,
+    /// Apply a plan that has blocking error findings (they name objects the plan leaves alone).
+    #[arg(long)]
+    pub allow_blocked: bool,
+    /// Extra PEM CA certificates to trust for the SCIM endpoint.
+    #[arg(long)]
+    pub ca_file: Option<PathBuf>,
+    /// Seconds before one request times out.
+    #[arg(long, default_value_t = 60)]
+    pub timeout: u64,
+}
+
+struct Bar {
+    phase: Phase,
+    total: AtomicU64,
+    done: AtomicU64,
+}
+
+impl Progress for Bar {
+    fn start(&self, total: u64) {
+        self.total.store(total, Ordering::Relaxed);
+        self.phase.update(0, total);
+    }
+    fn done(&self, _op: Op, _outcome: &Outcome) {
+        let d = self.done.fetch_add(1, Ordering::Relaxed) + 1;
+        self.phase.update(d, self.total.load(Ordering::Relaxed));
+    }
+}
+
+fn count(t: &Threshold) -> Option<u64> {
+    match t {
+        Threshold::Count(n) => Some(*n),
+        // A percentage was checked against the population by reconcile.
+        Threshold::Percent(_) => None,
+    }
+}
+
+fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@,+".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// The command line that resumes this run (the same one: the journal makes it resume).
+fn resume_command() -> String {
+    let mut args: Vec<String> = std::env::args().collect();
+    if let Some(first) = args.first_mut() {
+        *first = "dirsnap".into();
+    }
+    args.iter()
+        .map(|a| shell_quote(a))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn print_summary(s: &ReplaySummary) {
+    eprintln!(
+        "{:<22} {:>8} {:>12} {:>10} {:>7} {:>8}",
+        "op", "applied", "already done", "earlier", "failed", "skipped"
+    );
+    let mut rows: Vec<_> = s.by_op.iter().collect();
+    rows.sort_by_key(|(op, _)| op.rank());
+    for (op, t) in rows {
+        eprintln!(
+            "{:<22} {:>8} {:>12} {:>10} {:>7} {:>8}",
+            op.as_str(),
+            t.applied,
+            t.already_done,
+            t.previously_done,
+            t.failed,
+            t.skipped
+        );
+    }
+    let t = s.total();
+    eprintln!(
+        "{:<22} {:>8} {:>12} {:>10} {:>7} {:>8}   in {:.1} s",
+        "total",
+        t.applied,
+        t.already_done,
+        t.previously_done,
+        t.failed,
+        t.skipped,
+        s.elapsed.as_secs_f64()
+    );
+    for f in &s.failures {
+        eprintln!(
+            "failed: action {} {} {}: {}",
+            f.seq,
+            f.op.as_str(),
+            f.subject,
+            f.message
+        );
+    }
+    for n in &s.notes {
+        eprintln!("note: {n}");
+    }
+    if let Some(j) = &s.journal {
+        eprintln!("journal: {}", j.display());
+    }
+}
+
+pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
+    let config = load_config(&args.config).map_err(|e| CliError::Input(e.to_string()))?;
+    let plan = load_plan(&args.plan).map_err(|e| CliError::Input(e.to_string()))?;
+    let secrets = load_secrets(args.secret.as_deref(), &|k| std::env::var(k).ok())
+        .map_err(|e| CliError::Input(e.to_string()))?;
+    let Some((token, _source)) = secrets.iid_token else {
+        return Err(CliError::Input(
+            "no IIJ ID access token: set DIRSNAP_IID_TOKEN or pass --secret secret.yml \
+             (key iid.scim.access_token)"
+                .into(),
+        ));
+    };
+    let linking_id = match config.dirsnap.profile.get("application_linking_id") {
+        Some(serde_json::Value::String(s)) => LinkingIdPath::parse(s),
+        _ => LinkingIdPath::default(),
+    };
+    let th = &config.dirsnap.thresholds;
+    let options = ReplayOptions {
+        concurrency: args.concurrency.max(1),
+        max_rps: args.max_rps,
+        delete_limit: match args.allow_deletes {
+            Some(n) => DeleteLimit::Total(n),
+            None => DeleteLimit::PerKind {
+                users: count(&th.pending_deletions),
+                groups: count(&th.group_deletes),
+            },
+        },
+        force_stale: args.force_stale,
+        dry_run: args.dry_run,
+        linking_id,
+        allow_blocked: args.allow_blocked,
+    };
+    let mut client_options = ClientOptions::new(config.scim_url(args.base_url.as_deref()), token);
+    client_options.proxy = match (&config.iid.proxy.enabled, &config.iid.proxy.address) {
+        (true, Some(address)) => Some(match config.iid.proxy.port {
+            Some(port) => format!("http://{address}:{port}"),
+            None => format!("http://{address}"),
+        }),
+        _ => None,
+    };
+    client_options.ca_file = args.ca_file.clone();
+    client_options.timeout = Duration::from_secs(args.timeout.max(1));
+    let client = ScimClient::new(client_options).map_err(|e| CliError::Input(e.to_string()))?;
+
+    let multi = indicatif::MultiProgress::new();
+    let bar = Bar {
+        phase: Phase::new(&multi, quiet || args.dry_run, "actions"),
+        total: AtomicU64::new(0),
+        done: AtomicU64::new(0),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
+    let result = runtime.block_on(replay(&client, &plan, &options, &bar));
+    bar.phase.finish();
+    match result {
+        Ok(s) if args.dry_run => {
+            for r in &s.planned {
+                println!("# action {} {}", r.seq, r.op.as_str());
+                println!("{} {}", r.method, r.path);
+                if let Some(b) = &r.body {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(b).unwrap_or_else(|_| b.to_string())
+                    );
+                }
+                println!();
+            }
+            for n in &s.notes {
+                eprintln!("note: {n}");
+            }
+            if !quiet {
+                eprintln!(
+                    "dry run: {} request(s) would be sent; nothing was written",
+                    s.planned.len()
+                );
+            }
+            Ok(())
+        }
+        Ok(s) => {
+            if !quiet || !s.failures.is_empty() {
+                print_summary(&s);
+            }
+            let failed = s.total().failed + s.total().skipped;
+            if failed > 0 {
+                return Err(CliError::Runtime(format!(
+                    "{failed} action(s) failed or were skipped (see above and the journal); \
+                     fix the cause and run the same command again to retry only those: {}",
+                    resume_command()
+                )));
+            }
+            Ok(())
+        }
+        Err(ReplayError::Stopped {
+            reason,
+            auth,
+            summary,
+        }) => {
+            print_summary(&summary);
+            let what = if auth {
+                "the IIJ ID access token has expired or was revoked, or lacks a scope \
+                 (escim_read_users, escim_write_users, escim_read_groups, escim_write_groups). \
+                 Issue a new token in IIJ ID Console, update secret.yml or DIRSNAP_IID_TOKEN, then resume with"
+            } else {
+                "review the deletions, then resume with --allow-deletes N:"
+            };
+            Err(CliError::Stopped(format!(
+                "replay stopped early: {reason}\n{what}\n  {}\n(the journal {} makes it resume: nothing already applied is sent again)",
+                resume_command(),
+                plan.dir
+                    .join(dirsnap_replay::journal::JOURNAL_FILE)
+                    .display()
+            )))
+        }
+        Err(e @ (ReplayError::Plan(_) | ReplayError::Stale(_))) => {
+            Err(CliError::Input(e.to_string()))
+        }
+        Err(e @ ReplayError::Blocked(_)) => Err(CliError::Blocked(e.to_string())),
+        Err(e) => Err(CliError::Runtime(e.to_string())),
+    }
+}

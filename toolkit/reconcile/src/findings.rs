@@ -1,0 +1,137 @@
+//! The finding codes: SPEC §5's fixed set plus the ones this engine adds. Each is documented
+//! in docs/findings.md (a test checks every code has a section there).
+
+use crate::plan::Severity;
+
+pub const M365_RECREATE_COLLISION: &str = "M365_RECREATE_COLLISION";
+pub const M365_RECREATE_UNBLOCK: &str = "M365_RECREATE_UNBLOCK";
+pub const M365_RECREATE_NEW_ACCOUNT: &str = "M365_RECREATE_NEW_ACCOUNT";
+pub const RECREATED_PENDING_DELETION: &str = "RECREATED_PENDING_DELETION";
+pub const RECREATED_USER: &str = "RECREATED_USER";
+pub const GROUP_NAME_COLLISION: &str = "GROUP_NAME_COLLISION";
+pub const FOREIGN_GROUP_DELETE: &str = "FOREIGN_GROUP_DELETE";
+pub const FOREIGN_USER_DELETE: &str = "FOREIGN_USER_DELETE";
+pub const CONSOLE_DRIFT: &str = "CONSOLE_DRIFT";
+pub const DN_CHANGED: &str = "DN_CHANGED";
+pub const DUPLICATE_KEY: &str = "DUPLICATE_KEY";
+pub const NO_NOTIFICATION_EMAIL: &str = "NO_NOTIFICATION_EMAIL";
+pub const TOKEN_EXPIRING: &str = "TOKEN_EXPIRING";
+pub const THRESHOLD_EXCEEDED: &str = "THRESHOLD_EXCEEDED";
+pub const AMBIGUOUS_MATCH: &str = "AMBIGUOUS_MATCH";
+pub const OWNERSHIP_CONFLICT: &str = "OWNERSHIP_CONFLICT";
+pub const ADOPTION: &str = "ADOPTION";
+pub const FILTER_WIDER_THAN_SNAPSHOT: &str = "FILTER_WIDER_THAN_SNAPSHOT";
+pub const LIVE_NOT_FOUND: &str = "LIVE_NOT_FOUND";
+pub const LIVE_UNIQUENESS_CONFLICT: &str = "LIVE_UNIQUENESS_CONFLICT";
+pub const MISSING_USER_NAME: &str = "MISSING_USER_NAME";
+
+/// Every code with its usual severity and a one-line meaning. TOKEN_EXPIRING is a warning,
+/// or an error when the token has already expired; RECREATED_USER is info when nothing
+/// changes in IIJ ID.
+pub const CATALOG: &[(&str, Severity, &str)] = &[
+    (
+        M365_RECREATE_COLLISION,
+        Severity::Error,
+        "recreated AD user's linkage ID differs while a blocked Microsoft 365 account with its UPN exists: linkage will fail",
+    ),
+    (
+        M365_RECREATE_UNBLOCK,
+        Severity::Info,
+        "recreated AD user keeps its linkage ID and a blocked Microsoft 365 account exists: it will be unblocked and reused",
+    ),
+    (
+        M365_RECREATE_NEW_ACCOUNT,
+        Severity::Info,
+        "recreated AD user and no Microsoft 365 account with its UPN: a new account will be created",
+    ),
+    (
+        RECREATED_PENDING_DELETION,
+        Severity::Error,
+        "a new AD object has the login ID of a user pending deletion: Directory Sync errors until it is deleted in the console",
+    ),
+    (
+        RECREATED_USER,
+        Severity::Warning,
+        "an AD account was recreated (new objectGUID, same login ID)",
+    ),
+    (
+        GROUP_NAME_COLLISION,
+        Severity::Error,
+        "two different AD groups map to one IIJ ID group name",
+    ),
+    (
+        FOREIGN_GROUP_DELETE,
+        Severity::Error,
+        "this instance would delete or change a group another instance synchronizes",
+    ),
+    (
+        FOREIGN_USER_DELETE,
+        Severity::Error,
+        "this instance would put into pending deletion a user another instance synchronizes",
+    ),
+    (
+        CONSOLE_DRIFT,
+        Severity::Warning,
+        "IIJ ID differs from what the last sync wrote: edited in the console",
+    ),
+    (
+        DN_CHANGED,
+        Severity::Info,
+        "an object's DN changed since the previous snapshot; membership follows the objectGUID",
+    ),
+    (
+        DUPLICATE_KEY,
+        Severity::Error,
+        "two AD objects map to one userName or externalId",
+    ),
+    (
+        NO_NOTIFICATION_EMAIL,
+        Severity::Warning,
+        "a user to be created has no notification email",
+    ),
+    (
+        TOKEN_EXPIRING,
+        Severity::Warning,
+        "the access token expires before or soon after the run",
+    ),
+    (
+        THRESHOLD_EXCEEDED,
+        Severity::Error,
+        "a safety threshold is exceeded",
+    ),
+    (
+        AMBIGUOUS_MATCH,
+        Severity::Error,
+        "more than one IIJ ID object could be this AD object",
+    ),
+    (
+        OWNERSHIP_CONFLICT,
+        Severity::Error,
+        "an AD object maps to an IIJ ID object this instance does not own",
+    ),
+    (
+        ADOPTION,
+        Severity::Info,
+        "a pre-existing IIJ ID user without externalId is adopted by userName",
+    ),
+    (
+        FILTER_WIDER_THAN_SNAPSHOT,
+        Severity::Warning,
+        "the config's LDAP filter may select objects the AD snapshot was not exported with",
+    ),
+    (
+        LIVE_NOT_FOUND,
+        Severity::Error,
+        "normal mode: the object a request targets is gone from the live tenant (404)",
+    ),
+    (
+        LIVE_UNIQUENESS_CONFLICT,
+        Severity::Error,
+        "normal mode: the live tenant already has an object with this userName, externalId or group name (409)",
+    ),
+    (
+        MISSING_USER_NAME,
+        Severity::Warning,
+        "an AD user in scope has no value for the attribute bound to userName",
+    ),
+];

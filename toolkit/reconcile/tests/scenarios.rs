@@ -1,0 +1,78 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! Every scenario in fixtures/scenarios/ (one YAML file each): expected actions and findings
+//! are written by hand from Directory Sync's documented behaviour.
+
+mod common;
+use common::*;
+
+fn scenario(name: &str) -> dirsnap_reconcile::Plan {
+    scenario::run_file(
+        &root()
+            .join("fixtures/scenarios")
+            .join(format!("{name}.yml")),
+    )
+}
+
+macro_rules! scenarios {
+    ($($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                scenario(&stringify!($name).replace('_', "-"));
+            }
+        )*
+
+        #[test]
+        fn every_scenario_file_has_a_test() {
+            let known: Vec<String> = vec![$(stringify!($name).replace('_', "-")),*];
+            for e in std::fs::read_dir(root().join("fixtures/scenarios")).unwrap() {
+                let p = e.unwrap().path();
+                if p.extension().and_then(|x| x.to_str()) == Some("yml") {
+                    let stem = p.file_stem().unwrap().to_string_lossy().to_string();
+                    assert!(known.contains(&stem), "{} has no test in tests/scenarios.rs", p.display());
+                }
+            }
+        }
+    };
+}
+
+scenarios!(
+    user_create_enabled,
+    user_create_disabled,
+    user_update,
+    user_delete_in_ad,
+    user_disable,
+    user_enable,
+    user_account_expired,
+    user_leaves_scope,
+    user_reenters_scope,
+    user_reenters_scope_externalid_mismatch,
+    user_recreated_while_pending,
+    user_recreated_while_live,
+    group_create,
+    group_rename,
+    group_members_change,
+    group_delete,
+    group_nested_not_flattened,
+    m365_same_id_blocked,
+    m365_same_id_no_account,
+    m365_different_id_blocked,
+    m365_different_id_no_account,
+    multi_forest_precautions_sample,
+    multi_forest_foreign_group_delete,
+    multi_forest_group_name_collision,
+    dn_change,
+    console_drift_normal_mode,
+    duplicate_user_name,
+    duplicate_external_id,
+    ambiguous_match,
+    adoption_by_user_name,
+    threshold_pending_deletions,
+    threshold_percent_and_allowed,
+    threshold_source_shrink,
+    ownership_filter,
+    no_notification_email,
+    filter_wider_than_snapshot,
+    filter_narrower_evaluated,
+    token_expired,
+);

@@ -1,0 +1,797 @@
+//! The executor: dependency order, bounded concurrency, pacing, journal, outcomes.
+
+use crate::journal::{self, ActionState, Event, JOURNAL_FILE, Journal, Record};
+use crate::plan_dir::{PlanDir, deps};
+use crate::{ReplayError, lock, stale};
+use dirsnap_model::scim_json::LinkingIdPath;
+use dirsnap_reconcile::{Action, Op};
+use dirsnap_scim::{ScimClient, ScimError};
+use reqwest::Method;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::task::JoinSet;
+
+/// How many deletions a run may perform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteLimit {
+    /// `--allow-deletes N`: pending deletions plus group deletes.
+    Total(u64),
+    /// The config's count thresholds (`None`: no count limit here).
+    PerKind {
+        users: Option<u64>,
+        groups: Option<u64>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct ReplayOptions {
+    pub concurrency: usize,
+    /// Requests started per second at most.
+    pub max_rps: Option<f64>,
+    pub delete_limit: DeleteLimit,
+    pub force_stale: bool,
+    pub dry_run: bool,
+    pub linking_id: LinkingIdPath,
+    /// Replay a plan whose error findings block it (they concern objects without actions).
+    pub allow_blocked: bool,
+}
+
+impl Default for ReplayOptions {
+    fn default() -> Self {
+        ReplayOptions {
+            concurrency: 4,
+            max_rps: None,
+            delete_limit: DeleteLimit::PerKind {
+                users: None,
+                groups: None,
+            },
+            force_stale: false,
+            dry_run: false,
+            linking_id: LinkingIdPath::default(),
+            allow_blocked: false,
+        }
+    }
+}
+
+/// What happened to one action in this run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Applied,
+    /// Its effect was there already (found by lookup; a repeated delete).
+    AlreadyDone,
+    /// Done by an earlier run, per the journal.
+    PreviouslyDone,
+    Failed,
+    Skipped,
+}
+
+/// Per-op counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub applied: u64,
+    pub already_done: u64,
+    pub previously_done: u64,
+    pub failed: u64,
+    pub skipped: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    pub seq: u32,
+    pub op: Op,
+    pub subject: String,
+    pub status: Option<u16>,
+    pub message: String,
+}
+
+/// A request `--dry-run` would send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedRequest {
+    pub seq: u32,
+    pub op: Op,
+    pub method: String,
+    pub path: String,
+    pub body: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ReplaySummary {
+    pub by_op: BTreeMap<Op, Tally>,
+    pub failures: Vec<Failure>,
+    pub notes: Vec<String>,
+    pub planned: Vec<PlannedRequest>,
+    pub elapsed: Duration,
+    pub journal: Option<std::path::PathBuf>,
+}
+
+impl ReplaySummary {
+    pub fn total(&self) -> Tally {
+        let mut t = Tally::default();
+        for x in self.by_op.values() {
+            t.applied += x.applied;
+            t.already_done += x.already_done;
+            t.previously_done += x.previously_done;
+            t.failed += x.failed;
+            t.skipped += x.skipped;
+        }
+        t
+    }
+
+    fn count(&mut self, op: Op, o: &Outcome) {
+        let t = self.by_op.entry(op).or_default();
+        match o {
+            Outcome::Applied => t.applied += 1,
+            Outcome::AlreadyDone => t.already_done += 1,
+            Outcome::PreviouslyDone => t.previously_done += 1,
+            Outcome::Failed => t.failed += 1,
+            Outcome::Skipped => t.skipped += 1,
+        }
+    }
+}
+
+/// Progress reporting (the CLI draws a bar).
+pub trait Progress: Send + Sync {
+    fn start(&self, _total: u64) {}
+    fn done(&self, _op: Op, _outcome: &Outcome) {}
+}
+
+impl Progress for () {}
+
+fn subject(a: &Action) -> String {
+    match (&a.user_name, &a.display_name, &a.target) {
+        (Some(u), _, _) => format!("user {u}"),
+        (None, Some(g), _) => format!("group {g}"),
+        (None, None, Some(t)) => format!("{} {t}", a.resource.as_str()),
+        _ => format!("action {}", a.seq),
+    }
+}
+
+/// Destructive changes run only once every other action has been resolved.
+fn stage(op: Op) -> usize {
+    usize::from(matches!(
+        op,
+        Op::DisableUser | Op::PendingDeleteUser | Op::DeleteGroup
+    ))
+}
+
+/// Replaces every `action:N` inside `s` by the id action N created.
+fn subst_str(s: &str, ids: &BTreeMap<u32, String>) -> Result<String, u32> {
+    const TAG: &str = "action:";
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find(TAG) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + TAG.len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            out.push_str(TAG);
+            rest = after;
+            continue;
+        }
+        let n: u32 = after[..digits].parse().map_err(|_| 0u32)?;
+        out.push_str(ids.get(&n).ok_or(n)?);
+        rest = &after[digits..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn subst(v: &Value, ids: &BTreeMap<u32, String>) -> Result<Value, u32> {
+    Ok(match v {
+        Value::String(s) => Value::String(subst_str(s, ids)?),
+        Value::Array(xs) => {
+            Value::Array(xs.iter().map(|x| subst(x, ids)).collect::<Result<_, _>>()?)
+        }
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| Ok((k.clone(), subst(x, ids)?)))
+                .collect::<Result<_, u32>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// The request an action becomes, with created ids substituted.
+fn request_of(
+    a: &Action,
+    ids: &BTreeMap<u32, String>,
+) -> Result<(Method, String, Option<Value>), u32> {
+    let path = subst_str(&a.request.path, ids)?;
+    let method = Method::from_bytes(a.request.method.to_ascii_uppercase().as_bytes())
+        .unwrap_or(Method::PATCH);
+    let body = if matches!(a.op, Op::CreateUser | Op::CreateGroup) {
+        a.body.as_ref().map(|b| subst(b, ids)).transpose()?
+    } else if !a.operations.is_empty() {
+        let ops = serde_json::to_value(&a.operations).map_err(|_| 0u32)?;
+        Some(serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": subst(&ops, ids)?,
+        }))
+    } else {
+        None
+    };
+    Ok((method, path, body))
+}
+
+struct Ctx {
+    client: ScimClient,
+    journal: Mutex<Journal>,
+    ids: Mutex<BTreeMap<u32, String>>,
+}
+
+impl Ctx {
+    fn write(&self, rec: &Record) -> Result<(), journal::JournalError> {
+        let mut j = self.journal.lock().map_err(|_| journal::JournalError::Io {
+            path: JOURNAL_FILE.into(),
+            source: std::io::Error::other("journal lock poisoned"),
+        })?;
+        j.append(rec)
+    }
+}
+
+/// A task's result.
+enum Done {
+    Ok {
+        outcome: Outcome,
+        id: Option<String>,
+        status: Option<u16>,
+        message: Option<String>,
+        scim_error: Option<Value>,
+    },
+    Auth(String),
+}
+
+fn failed(status: Option<u16>, message: String, scim_error: Option<Value>) -> Done {
+    Done::Ok {
+        outcome: Outcome::Failed,
+        id: None,
+        status,
+        message: Some(message),
+        scim_error,
+    }
+}
+
+fn quote_filter(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Finds the object a create would make, for a create that may already have happened.
+async fn lookup(client: &ScimClient, a: &Action) -> Result<Option<String>, ScimError> {
+    let (collection, filter) = match a.op {
+        Op::CreateUser => match (&a.external_id, &a.user_name) {
+            (Some(x), _) => ("Users", format!("externalId eq \"{}\"", quote_filter(x))),
+            (None, Some(u)) => ("Users", format!("userName eq \"{}\"", quote_filter(u))),
+            _ => return Ok(None),
+        },
+        Op::CreateGroup => match &a.display_name {
+            Some(n) => ("Groups", format!("displayName eq \"{}\"", quote_filter(n))),
+            None => return Ok(None),
+        },
+        _ => return Ok(None),
+    };
+    let mut url = client.url(collection)?;
+    url.query_pairs_mut()
+        .append_pair("filter", &filter)
+        .append_pair("attributes", "id,externalId,userName,displayName");
+    let r = client.send(Method::GET, url, None).await?;
+    let found = r
+        .body
+        .get("Resources")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|res| match a.op {
+            // A group of that name is ours only if the externalId agrees (or none is planned).
+            Op::CreateGroup => {
+                a.external_id.is_none()
+                    || res.get("externalId").and_then(Value::as_str) == a.external_id.as_deref()
+            }
+            _ => true,
+        })
+        .and_then(|res| res.get("id").and_then(Value::as_str).map(str::to_string));
+    Ok(found)
+}
+
+async fn execute(ctx: Arc<Ctx>, a: Action, attempted_before: bool) -> Result<Done, ReplayError> {
+    let is_create = matches!(a.op, Op::CreateUser | Op::CreateGroup);
+    if is_create && attempted_before {
+        match lookup(&ctx.client, &a).await {
+            Ok(Some(id)) => {
+                return Ok(Done::Ok {
+                    outcome: Outcome::AlreadyDone,
+                    id: Some(id),
+                    status: None,
+                    message: Some("found by lookup: created by an earlier attempt".into()),
+                    scim_error: None,
+                });
+            }
+            Ok(None) => {}
+            Err(e) if e.is_auth() => return Ok(Done::Auth(e.to_string())),
+            Err(e) => {
+                return Ok(failed(
+                    e.status(),
+                    format!("lookup before create: {e}"),
+                    None,
+                ));
+            }
+        }
+    }
+    let built = {
+        let ids = ctx
+            .ids
+            .lock()
+            .map_err(|_| ReplayError::Runtime("id map poisoned".into()))?;
+        request_of(&a, &ids)
+    };
+    let (method, path, body) = match built {
+        Ok(x) => x,
+        Err(n) => {
+            return Ok(failed(
+                None,
+                format!("the id of the object created by action {n} is unknown"),
+                None,
+            ));
+        }
+    };
+    let mut rec = Record::new(Event::Attempt);
+    rec.seq = Some(a.seq);
+    rec.op = Some(a.op.as_str().into());
+    let c = ctx.clone();
+    tokio::task::spawn_blocking(move || c.write(&rec))
+        .await
+        .map_err(|e| ReplayError::Runtime(e.to_string()))??;
+    let url = match ctx.client.url(&path) {
+        Ok(u) => u,
+        Err(e) => return Ok(failed(None, e.to_string(), None)),
+    };
+    match ctx.client.send(method.clone(), url, body.as_ref()).await {
+        Ok(r) => {
+            let id = if is_create {
+                r.body.get("id").and_then(Value::as_str).map(str::to_string)
+            } else {
+                a.target.clone()
+            };
+            Ok(Done::Ok {
+                outcome: Outcome::Applied,
+                id,
+                status: Some(r.status),
+                message: None,
+                scim_error: None,
+            })
+        }
+        Err(e) if e.is_auth() => Ok(Done::Auth(e.to_string())),
+        Err(e) => {
+            let status = e.status();
+            let scim_error = e.body().map(|b| b.raw.clone());
+            if status == Some(404) && method == Method::DELETE && attempted_before {
+                return Ok(Done::Ok {
+                    outcome: Outcome::AlreadyDone,
+                    id: a.target.clone(),
+                    status,
+                    message: Some("already deleted by an earlier attempt".into()),
+                    scim_error,
+                });
+            }
+            if is_create && status.is_none() {
+                // The server may have acted before the connection failed: look before
+                // calling it failed, so the next run does not create it twice.
+                if let Ok(Some(id)) = lookup(&ctx.client, &a).await {
+                    return Ok(Done::Ok {
+                        outcome: Outcome::Applied,
+                        id: Some(id),
+                        status: None,
+                        message: Some(format!("response lost ({e}); found by lookup")),
+                        scim_error: None,
+                    });
+                }
+            }
+            Ok(failed(status, e.to_string(), scim_error))
+        }
+    }
+}
+
+/// Runs the plan. See the crate documentation.
+pub async fn replay(
+    client: &ScimClient,
+    plan: &PlanDir,
+    options: &ReplayOptions,
+    progress: &dyn Progress,
+) -> Result<ReplaySummary, ReplayError> {
+    let started = Instant::now();
+    if plan.plan.is_blocked() && !options.allow_blocked {
+        return Err(ReplayError::Blocked(format!(
+            "{}: the plan has error findings that were not allowed (reconcile exited 3); \
+             resolve them or reconcile with --allow-threshold, then review the new plan; \
+             or, having read them, pass --allow-blocked to apply the plan's actions anyway",
+            plan.dir.join("plan.json").display()
+        )));
+    }
+    let _lock = if options.dry_run {
+        None
+    } else {
+        Some(lock::acquire(&plan.dir)?)
+    };
+    let journal_path = plan.dir.join(JOURNAL_FILE);
+    let (history, valid_len) = journal::read(&journal_path, &plan.digest)?;
+    let mut summary = ReplaySummary {
+        journal: (!options.dry_run).then(|| journal_path.clone()),
+        ..ReplaySummary::default()
+    };
+
+    let (drifts, notes) = stale::check(client, &plan.plan, &history, &options.linking_id)
+        .await
+        .map_err(|e| {
+            if e.is_auth() {
+                ReplayError::Stopped {
+                    reason: e.to_string(),
+                    auth: true,
+                    summary: Box::default(),
+                }
+            } else {
+                ReplayError::Scim(e)
+            }
+        })?;
+    summary.notes.extend(notes);
+    if !drifts.is_empty() {
+        if options.force_stale {
+            summary.notes.push(format!(
+                "--force-stale: applying although {} object(s) changed since planning",
+                drifts.len()
+            ));
+        } else {
+            return Err(ReplayError::Stale(drifts));
+        }
+    }
+
+    let pending: Vec<&Action> = plan
+        .plan
+        .actions
+        .iter()
+        .filter(|a| history.done_id(a.seq).is_none())
+        .collect();
+    let mut ids: BTreeMap<u32, String> = BTreeMap::new();
+    for a in &plan.plan.actions {
+        if let Some(id) = history.done_id(a.seq) {
+            if let Some(id) = id
+                && matches!(a.op, Op::CreateUser | Op::CreateGroup)
+            {
+                ids.insert(a.seq, id.to_string());
+            }
+            summary.count(a.op, &Outcome::PreviouslyDone);
+        }
+    }
+
+    let deletes_users = pending
+        .iter()
+        .filter(|a| a.op == Op::PendingDeleteUser)
+        .count() as u64;
+    let deletes_groups = pending.iter().filter(|a| a.op == Op::DeleteGroup).count() as u64;
+    let delete_block = match options.delete_limit {
+        DeleteLimit::Total(n) if deletes_users + deletes_groups > n => Some(format!(
+            "the plan still has {} deletion(s) ({deletes_users} pending deletions, {deletes_groups} group deletes), more than --allow-deletes {n}",
+            deletes_users + deletes_groups
+        )),
+        DeleteLimit::PerKind { users: Some(n), .. } if deletes_users > n => Some(format!(
+            "the plan still has {deletes_users} pending deletion(s), more than dirsnap.thresholds.pending_deletions ({n})"
+        )),
+        DeleteLimit::PerKind {
+            groups: Some(n), ..
+        } if deletes_groups > n => Some(format!(
+            "the plan still has {deletes_groups} group delete(s), more than dirsnap.thresholds.group_deletes ({n})"
+        )),
+        _ => None,
+    };
+
+    if options.dry_run {
+        for a in &pending {
+            let mut fake = ids.clone();
+            for d in deps(a) {
+                fake.entry(d)
+                    .or_insert_with(|| format!("<id created by action {d}>"));
+            }
+            if let Ok((m, p, b)) = request_of(a, &fake) {
+                summary.planned.push(PlannedRequest {
+                    seq: a.seq,
+                    op: a.op,
+                    method: m.to_string(),
+                    path: p,
+                    body: b,
+                });
+            }
+        }
+        if let Some(why) = delete_block {
+            summary.notes.push(format!(
+                "a real run would stop before the first delete: {why}"
+            ));
+        }
+        summary.elapsed = started.elapsed();
+        return Ok(summary);
+    }
+
+    let ctx = Arc::new(Ctx {
+        client: client.clone(),
+        journal: Mutex::new(Journal::open(&journal_path, valid_len)?),
+        ids: Mutex::new(ids),
+    });
+    let mut begin = Record::new(Event::Begin);
+    begin.plan = Some(plan.digest.clone());
+    begin.message = Some(format!("{} action(s) to run", pending.len()));
+    ctx.write(&begin)?;
+    progress.start(plan.plan.actions.len() as u64);
+    for a in &plan.plan.actions {
+        if history.done_id(a.seq).is_some() {
+            progress.done(a.op, &Outcome::PreviouslyDone);
+        }
+    }
+
+    // Dependency bookkeeping over the pending actions.
+    let by_seq: BTreeMap<u32, &Action> = pending.iter().map(|a| (a.seq, *a)).collect();
+    let mut waiting: BTreeMap<u32, usize> = BTreeMap::new();
+    let mut dependents: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+    let mut ready: [BTreeSet<u32>; 2] = [BTreeSet::new(), BTreeSet::new()];
+    let mut unresolved = [0usize; 2];
+    let mut bad_dep: BTreeMap<u32, u32> = BTreeMap::new();
+    for a in &pending {
+        let mut n = 0;
+        for d in deps(a) {
+            if by_seq.contains_key(&d) {
+                n += 1;
+                dependents.entry(d).or_default().push(a.seq);
+            }
+        }
+        unresolved[stage(a.op)] += 1;
+        if n == 0 {
+            ready[stage(a.op)].insert(a.seq);
+        } else {
+            waiting.insert(a.seq, n);
+        }
+    }
+    // Seqs that ended without success in this run.
+    let mut not_ok: BTreeSet<u32> = BTreeSet::new();
+    let concurrency = options.concurrency.max(1);
+    let interval = options
+        .max_rps
+        .filter(|r| *r > 0.0)
+        .map(|r| Duration::from_secs_f64(1.0 / r));
+    let mut next_slot = tokio::time::Instant::now();
+    let mut running: JoinSet<(u32, Result<Done, ReplayError>)> = JoinSet::new();
+    let mut stop: Option<(String, bool)> = None;
+
+    loop {
+        let current = usize::from(unresolved[0] == 0);
+        if current == 1
+            && stop.is_none()
+            && !ready[1].is_empty()
+            && let Some(why) = &delete_block
+        {
+            stop = Some((format!("stopped before the first delete: {why}"), false));
+        }
+        while stop.is_none() && running.len() < concurrency {
+            let Some(seq) = ready[current].pop_first() else {
+                break;
+            };
+            let Some(a) = by_seq.get(&seq).map(|a| (*a).clone()) else {
+                continue;
+            };
+            // Skip an action whose prerequisite did not succeed.
+            if let Some(d) = deps(&a)
+                .into_iter()
+                .find(|d| not_ok.contains(d))
+                .or(bad_dep.get(&seq).copied())
+            {
+                let mut rec = Record::new(Event::Skipped);
+                rec.seq = Some(seq);
+                rec.op = Some(a.op.as_str().into());
+                rec.message = Some(format!("action {d} it depends on did not succeed"));
+                ctx.write(&rec)?;
+                summary.count(a.op, &Outcome::Skipped);
+                progress.done(a.op, &Outcome::Skipped);
+                not_ok.insert(seq);
+                resolve(
+                    seq,
+                    &by_seq,
+                    &mut unresolved,
+                    &mut waiting,
+                    &dependents,
+                    &mut ready,
+                );
+                continue;
+            }
+            if let Some(iv) = interval {
+                let now = tokio::time::Instant::now();
+                if next_slot > now {
+                    tokio::time::sleep_until(next_slot).await;
+                }
+                next_slot = next_slot.max(now) + iv;
+            }
+            let attempted = matches!(
+                history.actions.get(&seq),
+                Some(ActionState::Uncertain | ActionState::Retry)
+            );
+            let c = ctx.clone();
+            running.spawn(async move { (seq, execute(c, a, attempted).await) });
+        }
+        let Some(joined) = running.join_next().await else {
+            if stop.is_some() || (unresolved[0] == 0 && unresolved[1] == 0) {
+                break;
+            }
+            if ready[current].is_empty() {
+                // Nothing runs and nothing of this stage is ready: what is left of it waits on
+                // an action of a later stage (a plan out of order). Skip it rather than hang.
+                let stuck: Vec<u32> = waiting
+                    .keys()
+                    .copied()
+                    .filter(|s| by_seq.get(s).is_some_and(|a| stage(a.op) == current))
+                    .collect();
+                if stuck.is_empty() {
+                    break;
+                }
+                for seq in stuck {
+                    waiting.remove(&seq);
+                    if let Some(a) = by_seq.get(&seq) {
+                        let pending_dep = deps(a)
+                            .into_iter()
+                            .find(|d| by_seq.contains_key(d))
+                            .unwrap_or(0);
+                        bad_dep.insert(seq, pending_dep);
+                        ready[current].insert(seq);
+                    }
+                }
+            }
+            continue;
+        };
+        let (seq, result) =
+            joined.map_err(|e| ReplayError::Runtime(format!("task failed: {e}")))?;
+        let Some(a) = by_seq.get(&seq).copied() else {
+            continue;
+        };
+        match result? {
+            Done::Auth(message) => {
+                let mut rec = Record::new(Event::Failed);
+                rec.seq = Some(seq);
+                rec.op = Some(a.op.as_str().into());
+                rec.message = Some(message.clone());
+                ctx.write(&rec)?;
+                if stop.is_none() {
+                    stop = Some((message, true));
+                }
+            }
+            Done::Ok {
+                outcome,
+                id,
+                status,
+                message,
+                scim_error,
+            } => {
+                let event = match outcome {
+                    Outcome::Applied => Event::Applied,
+                    Outcome::AlreadyDone | Outcome::PreviouslyDone => Event::AlreadyDone,
+                    Outcome::Failed => Event::Failed,
+                    Outcome::Skipped => Event::Skipped,
+                };
+                if matches!(outcome, Outcome::Applied | Outcome::AlreadyDone)
+                    && matches!(a.op, Op::CreateUser | Op::CreateGroup)
+                {
+                    match &id {
+                        Some(id) => {
+                            if let Ok(mut m) = ctx.ids.lock() {
+                                m.insert(seq, id.clone());
+                            }
+                        }
+                        None => {
+                            not_ok.insert(seq);
+                        }
+                    }
+                }
+                let mut rec = Record::new(event);
+                rec.seq = Some(seq);
+                rec.op = Some(a.op.as_str().into());
+                rec.id = id;
+                rec.status = status;
+                rec.message = message.clone();
+                rec.scim_error = scim_error;
+                let c = ctx.clone();
+                tokio::task::spawn_blocking(move || c.write(&rec))
+                    .await
+                    .map_err(|e| ReplayError::Runtime(e.to_string()))??;
+                if outcome == Outcome::Failed {
+                    not_ok.insert(seq);
+                    summary.failures.push(Failure {
+                        seq,
+                        op: a.op,
+                        subject: subject(a),
+                        status,
+                        message: message.unwrap_or_default(),
+                    });
+                }
+                summary.count(a.op, &outcome);
+                progress.done(a.op, &outcome);
+                resolve(
+                    seq,
+                    &by_seq,
+                    &mut unresolved,
+                    &mut waiting,
+                    &dependents,
+                    &mut ready,
+                );
+            }
+        }
+    }
+    summary.elapsed = started.elapsed();
+    let mut end = Record::new(if stop.is_some() {
+        Event::Stopped
+    } else {
+        Event::End
+    });
+    end.message = stop.as_ref().map(|(m, _)| m.clone());
+    ctx.write(&end)?;
+    if let Some((reason, auth)) = stop {
+        return Err(ReplayError::Stopped {
+            reason,
+            auth,
+            summary: Box::new(summary),
+        });
+    }
+    Ok(summary)
+}
+
+fn resolve(
+    seq: u32,
+    by_seq: &BTreeMap<u32, &Action>,
+    unresolved: &mut [usize; 2],
+    waiting: &mut BTreeMap<u32, usize>,
+    dependents: &BTreeMap<u32, Vec<u32>>,
+    ready: &mut [BTreeSet<u32>; 2],
+) {
+    if let Some(a) = by_seq.get(&seq) {
+        let s = stage(a.op);
+        unresolved[s] = unresolved[s].saturating_sub(1);
+    }
+    for d in dependents.get(&seq).into_iter().flatten() {
+        if let Some(n) = waiting.get_mut(d) {
+            *n -= 1;
+            if *n == 0 {
+                waiting.remove(d);
+                if let Some(a) = by_seq.get(d) {
+                    ready[stage(a.op)].insert(*d);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn substitutes_created_ids_inside_strings_and_reports_unknown_ones() {
+        let ids: BTreeMap<u32, String> = [(2, "u-2".to_string()), (12, "g-12".to_string())].into();
+        assert_eq!(subst_str("Groups/action:12", &ids).unwrap(), "Groups/g-12");
+        assert_eq!(
+            subst_str("members[value eq \"action:2\"]", &ids).unwrap(),
+            "members[value eq \"u-2\"]"
+        );
+        assert_eq!(subst_str("transaction:x", &ids).unwrap(), "transaction:x");
+        assert_eq!(subst_str("action:3", &ids), Err(3));
+        let v = serde_json::json!([{"value": "action:2"}, {"value": "other"}]);
+        assert_eq!(
+            subst(&v, &ids).unwrap(),
+            serde_json::json!([{"value": "u-2"}, {"value": "other"}])
+        );
+    }
+
+    #[test]
+    fn destructive_ops_run_in_the_last_stage() {
+        for op in Op::ALL {
+            let late = matches!(
+                op,
+                Op::DisableUser | Op::PendingDeleteUser | Op::DeleteGroup
+            );
+            assert_eq!(stage(op) == 1, late, "{op}");
+        }
+    }
+}

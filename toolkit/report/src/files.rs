@@ -1,0 +1,499 @@
+//! The plan directory: written to a hidden temporary directory beside the target, every file
+//! fsync'd, `manifest.json` last, then renamed in one step — a crash never leaves half a plan.
+
+use arrow_array::builder::{BooleanBuilder, ListBuilder, StringBuilder, UInt32Builder};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+use chrono::{DateTime, SecondsFormat, Utc};
+use dirsnap_reconcile::{Action, Finding, PLAN_SCHEMA_VERSION, Plan};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The files of a plan directory besides `manifest.json`.
+pub const PLAN_FILES: &[&str] = &[
+    "plan.json",
+    "actions.parquet",
+    "findings.parquet",
+    "report.md",
+    "report.html",
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{path}: already exists; plans are immutable, so choose a new output directory")]
+    Exists { path: PathBuf },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: could not encode: {message}")]
+    Encode { path: PathBuf, message: String },
+    #[error("{path}: not a plan directory: {message}")]
+    NotAPlan { path: PathBuf, message: String },
+    #[error(
+        "{path}: checksum mismatch: manifest.json records sha256 {expected}, the file has {actual}; the plan was modified after it was written, so it is refused"
+    )]
+    Checksum {
+        path: PathBuf,
+        expected: String,
+        actual: String,
+    },
+}
+
+impl ReportError {
+    /// True when the user's input is at fault (exit 2), false for I/O failures (exit 1).
+    pub fn is_invalid_input(&self) -> bool {
+        !matches!(self, ReportError::Io { .. } | ReportError::Encode { .. })
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
+    move |source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// One input as the plan's manifest records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputRef {
+    /// `ad`, `iid`, `m365` or `config`.
+    pub kind: String,
+    /// `ad`, `previous_ad`, `iid`, `previous_iid`, `m365` or `config`.
+    pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance: Option<String>,
+    pub path: String,
+    pub digest: String,
+}
+
+/// A plan read back from its directory.
+#[derive(Debug, Clone)]
+pub struct PlanDir {
+    pub plan: Plan,
+    pub manifest: Value,
+}
+
+/// A file written through a buffer while its sha256 and size are computed.
+struct Hashed {
+    inner: std::io::BufWriter<File>,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl Hashed {
+    fn create(path: &Path) -> Result<Hashed, ReportError> {
+        Ok(Hashed {
+            inner: std::io::BufWriter::with_capacity(1 << 20, File::create(path).map_err(io(path))?),
+            hasher: Sha256::new(),
+            bytes: 0,
+        })
+    }
+
+    fn finish(self, path: &Path) -> Result<(String, u64), ReportError> {
+        let file = self
+            .inner
+            .into_inner()
+            .map_err(|e| io(path)(e.into_error()))?;
+        file.sync_all().map_err(io(path))?;
+        Ok((hex::encode(self.hasher.finalize()), self.bytes))
+    }
+}
+
+impl Write for Hashed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// `fmt::Write` over an `io::Write`, keeping the first I/O error.
+struct FmtIo<'a, W: Write> {
+    inner: &'a mut W,
+    error: Option<std::io::Error>,
+}
+
+impl<W: Write> std::fmt::Write for FmtIo<'_, W> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.inner.write_all(s.as_bytes()).map_err(|e| {
+            self.error = Some(e);
+            std::fmt::Error
+        })
+    }
+}
+
+fn write_rendered(
+    path: &Path,
+    plan: &Plan,
+    format: crate::render::Format,
+) -> Result<(String, u64), ReportError> {
+    let mut f = Hashed::create(path)?;
+    let mut w = FmtIo {
+        inner: &mut f,
+        error: None,
+    };
+    let r = crate::render::render_to(plan, format, &mut w);
+    if let Some(e) = w.error {
+        return Err(io(path)(e));
+    }
+    r.map_err(|_| ReportError::Encode {
+        path: path.to_path_buf(),
+        message: "rendering failed".into(),
+    })?;
+    f.finish(path)
+}
+
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(String, u64), ReportError> {
+    let mut f = File::create(path).map_err(io(path))?;
+    f.write_all(bytes).map_err(io(path))?;
+    f.sync_all().map_err(io(path))?;
+    Ok((hex::encode(Sha256::digest(bytes)), bytes.len() as u64))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), ReportError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+fn json_text<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+fn parquet_bytes(path: &Path, batch: &RecordBatch) -> Result<Vec<u8>, ReportError> {
+    let enc = |e: parquet::errors::ParquetError| ReportError::Encode {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(64 * 1024))
+        .build();
+    let mut buf = Vec::new();
+    let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props)).map_err(enc)?;
+    w.write(batch).map_err(enc)?;
+    w.close().map_err(enc)?;
+    Ok(buf)
+}
+
+fn u32_list(rows: impl Iterator<Item = Vec<u32>>) -> ArrayRef {
+    let mut b = ListBuilder::new(UInt32Builder::new());
+    for r in rows {
+        for v in r {
+            b.values().append_value(v);
+        }
+        b.append(true);
+    }
+    Arc::new(b.finish())
+}
+
+fn strings<'a>(rows: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
+    let mut b = StringBuilder::new();
+    for r in rows {
+        b.append_option(r);
+    }
+    Arc::new(b.finish())
+}
+
+fn owned_strings(rows: impl Iterator<Item = Option<String>>) -> ArrayRef {
+    let mut b = StringBuilder::new();
+    for r in rows {
+        b.append_option(r);
+    }
+    Arc::new(b.finish())
+}
+
+/// The columns of `actions.parquet` (docs/plan-format.md). Nested values (keys, changes,
+/// operations, body, members) are JSON text.
+pub fn actions_batch(actions: &[Action]) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let list_u32 = DataType::List(Arc::new(Field::new("item", DataType::UInt32, true)));
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("seq", DataType::UInt32, false),
+        Field::new("op", DataType::Utf8, false),
+        Field::new("resource", DataType::Utf8, false),
+        Field::new("instance", DataType::Utf8, false),
+        Field::new("target", DataType::Utf8, true),
+        Field::new("target_action", DataType::UInt32, true),
+        Field::new("user_name", DataType::Utf8, true),
+        Field::new("display_name", DataType::Utf8, true),
+        Field::new("external_id", DataType::Utf8, true),
+        Field::new("keys", DataType::Utf8, false),
+        Field::new("matched_by", DataType::Utf8, true),
+        Field::new("rule", DataType::Utf8, false),
+        Field::new("reason", DataType::Utf8, false),
+        Field::new("changes", DataType::Utf8, false),
+        Field::new("method", DataType::Utf8, false),
+        Field::new("path", DataType::Utf8, false),
+        Field::new("operations", DataType::Utf8, false),
+        Field::new("body", DataType::Utf8, true),
+        Field::new("members", DataType::Utf8, false),
+        Field::new("depends_on", list_u32, false),
+        Field::new("state_digest", DataType::Utf8, true),
+    ]));
+    let mut seq = UInt32Builder::new();
+    let mut target_action = UInt32Builder::new();
+    for a in actions {
+        seq.append_value(a.seq);
+        target_action.append_option(a.target_action);
+    }
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(seq.finish()),
+        strings(actions.iter().map(|a| Some(a.op.as_str()))),
+        strings(actions.iter().map(|a| Some(a.resource.as_str()))),
+        strings(actions.iter().map(|a| Some(a.instance.as_str()))),
+        strings(actions.iter().map(|a| a.target.as_deref())),
+        Arc::new(target_action.finish()),
+        strings(actions.iter().map(|a| a.user_name.as_deref())),
+        strings(actions.iter().map(|a| a.display_name.as_deref())),
+        strings(actions.iter().map(|a| a.external_id.as_deref())),
+        owned_strings(actions.iter().map(|a| Some(json_text(&a.keys)))),
+        strings(actions.iter().map(|a| a.matched_by.as_deref())),
+        strings(actions.iter().map(|a| Some(a.rule.as_str()))),
+        strings(actions.iter().map(|a| Some(a.reason.as_str()))),
+        owned_strings(actions.iter().map(|a| Some(json_text(&a.changes)))),
+        strings(actions.iter().map(|a| Some(a.request.method.as_str()))),
+        strings(actions.iter().map(|a| Some(a.request.path.as_str()))),
+        owned_strings(actions.iter().map(|a| Some(json_text(&a.operations)))),
+        owned_strings(actions.iter().map(|a| a.body.as_ref().map(json_text))),
+        owned_strings(actions.iter().map(|a| Some(json_text(&a.members)))),
+        u32_list(actions.iter().map(|a| a.depends_on.clone())),
+        strings(actions.iter().map(|a| a.state_digest.as_deref())),
+    ];
+    RecordBatch::try_new(schema, cols)
+}
+
+/// The columns of `findings.parquet` (docs/plan-format.md).
+pub fn findings_batch(findings: &[Finding]) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let list_u32 = DataType::List(Arc::new(Field::new("item", DataType::UInt32, true)));
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("code", DataType::Utf8, false),
+        Field::new("severity", DataType::Utf8, false),
+        Field::new("instance", DataType::Utf8, true),
+        Field::new("subject", DataType::Utf8, false),
+        Field::new("keys", DataType::Utf8, false),
+        Field::new("message", DataType::Utf8, false),
+        Field::new("remediation", DataType::Utf8, false),
+        Field::new("confidence", DataType::Utf8, false),
+        Field::new("actions", list_u32, false),
+        Field::new("allowed", DataType::Boolean, false),
+    ]));
+    let mut allowed = BooleanBuilder::new();
+    for f in findings {
+        allowed.append_value(f.allowed);
+    }
+    let cols: Vec<ArrayRef> = vec![
+        strings(findings.iter().map(|f| Some(f.code.as_str()))),
+        strings(findings.iter().map(|f| Some(f.severity.as_str()))),
+        strings(findings.iter().map(|f| f.instance.as_deref())),
+        strings(findings.iter().map(|f| Some(f.subject.as_str()))),
+        owned_strings(findings.iter().map(|f| Some(json_text(&f.keys)))),
+        strings(findings.iter().map(|f| Some(f.message.as_str()))),
+        strings(findings.iter().map(|f| Some(f.remediation.as_str()))),
+        strings(findings.iter().map(|f| {
+            Some(match f.confidence {
+                dirsnap_reconcile::Confidence::High => "high",
+                dirsnap_reconcile::Confidence::Low => "low",
+            })
+        })),
+        u32_list(findings.iter().map(|f| f.actions.clone())),
+        Arc::new(allowed.finish()),
+    ];
+    RecordBatch::try_new(schema, cols)
+}
+
+/// Writes a plan directory at `out` (which must not exist). `created_at` is the only wall
+/// clock value, and it goes only into manifest.json.
+pub fn write_plan_dir(
+    out: &Path,
+    plan: &Plan,
+    inputs: &[InputRef],
+    created_at: DateTime<Utc>,
+) -> Result<Value, ReportError> {
+    if out.exists() {
+        return Err(ReportError::Exists {
+            path: out.to_path_buf(),
+        });
+    }
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(io(&parent))?;
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "plan".into());
+    let tmp = parent.join(format!(
+        ".{name}.tmp-{}-{}",
+        std::process::id(),
+        created_at.timestamp_subsec_nanos()
+    ));
+    fs::create_dir(&tmp).map_err(io(&tmp))?;
+    let result = write_into(&tmp, plan, inputs, created_at).and_then(|manifest| {
+        if out.exists() {
+            return Err(ReportError::Exists {
+                path: out.to_path_buf(),
+            });
+        }
+        fs::rename(&tmp, out).map_err(io(out))?;
+        sync_dir(&parent)?;
+        Ok(manifest)
+    });
+    if result.is_err() {
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    result
+}
+
+fn write_into(
+    dir: &Path,
+    plan: &Plan,
+    inputs: &[InputRef],
+    created_at: DateTime<Utc>,
+) -> Result<Value, ReportError> {
+    let mut files = BTreeMap::new();
+    let plan_path = dir.join("plan.json");
+    let mut f = Hashed::create(&plan_path)?;
+    serde_json::to_writer_pretty(&mut f, plan)
+        .map_err(|e| ReportError::Encode {
+            path: plan_path.clone(),
+            message: e.to_string(),
+        })?;
+    f.write_all(b"\n").map_err(io(&plan_path))?;
+    let (sha, len) = f.finish(&plan_path)?;
+    files.insert("plan.json".to_string(), json!({"sha256": sha, "bytes": len}));
+    let ap = dir.join("actions.parquet");
+    let batch = actions_batch(&plan.actions).map_err(|e| ReportError::Encode {
+        path: ap.clone(),
+        message: e.to_string(),
+    })?;
+    let bytes = parquet_bytes(&ap, &batch)?;
+    drop(batch);
+    let (sha, len) = write_synced(&ap, &bytes)?;
+    files.insert("actions.parquet".to_string(), json!({"sha256": sha, "bytes": len}));
+    drop(bytes);
+    let fp = dir.join("findings.parquet");
+    let batch = findings_batch(&plan.findings).map_err(|e| ReportError::Encode {
+        path: fp.clone(),
+        message: e.to_string(),
+    })?;
+    let (sha, len) = write_synced(&fp, &parquet_bytes(&fp, &batch)?)?;
+    files.insert("findings.parquet".to_string(), json!({"sha256": sha, "bytes": len}));
+    for (name, format) in [
+        ("report.md", crate::render::Format::Markdown),
+        ("report.html", crate::render::Format::Html),
+    ] {
+        let (sha, len) = write_rendered(&dir.join(name), plan, format)?;
+        files.insert(name.to_string(), json!({"sha256": sha, "bytes": len}));
+    }
+    let instance = plan
+        .instances
+        .iter()
+        .map(|i| i.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let manifest = json!({
+        "kind": "plan",
+        "schema_version": PLAN_SCHEMA_VERSION,
+        "created_at": created_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        "mode": plan.mode.as_str(),
+        "instance": instance,
+        "as_of": plan.as_of.to_rfc3339_opts(SecondsFormat::Secs, true),
+        "tool": {"name": "dirsnap", "version": env!("CARGO_PKG_VERSION")},
+        "counts": {
+            "actions": plan.summary.actions,
+            "findings": plan.summary.findings,
+            "skipped": plan.summary.skipped,
+            "by_op": plan.summary.by_op,
+            "by_severity": plan.summary.by_severity,
+        },
+        "blocked": plan.summary.blocked,
+        "inputs": inputs,
+        "files": files,
+    });
+    let mut mtext = serde_json::to_string_pretty(&manifest).unwrap_or_default();
+    mtext.push('\n');
+    write_synced(&dir.join("manifest.json"), mtext.as_bytes())?;
+    sync_dir(dir)?;
+    Ok(manifest)
+}
+
+/// Reads a plan directory: the manifest must say `kind: plan` with a supported
+/// `schema_version`, and `plan.json` must match its recorded sha256.
+pub fn load_plan(dir: &Path) -> Result<PlanDir, ReportError> {
+    let not_plan = |message: String| ReportError::NotAPlan {
+        path: dir.to_path_buf(),
+        message,
+    };
+    let mpath = dir.join("manifest.json");
+    let mtext = match fs::read_to_string(&mpath) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(not_plan("no manifest.json".into()));
+        }
+        Err(e) => return Err(io(&mpath)(e)),
+    };
+    let manifest: Value = serde_json::from_str(&mtext)
+        .map_err(|e| not_plan(format!("manifest.json is not JSON: {e}")))?;
+    match manifest.get("kind").and_then(Value::as_str) {
+        Some("plan") => {}
+        Some(k) => {
+            return Err(not_plan(format!(
+                "manifest.json says kind {k:?}: this is a snapshot (use `dirsnap inspect`)"
+            )));
+        }
+        None => return Err(not_plan("manifest.json has no kind".into())),
+    }
+    let version = manifest.get("schema_version").and_then(Value::as_u64);
+    if version != Some(u64::from(PLAN_SCHEMA_VERSION)) {
+        return Err(not_plan(format!(
+            "plan schema_version {} is not supported; this dirsnap reads version {PLAN_SCHEMA_VERSION}",
+            version.map_or("(missing)".into(), |v| v.to_string())
+        )));
+    }
+    let ppath = dir.join("plan.json");
+    let bytes = fs::read(&ppath).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => not_plan("plan.json is missing".into()),
+        _ => io(&ppath)(e),
+    })?;
+    if let Some(expected) = manifest
+        .pointer("/files/plan.json/sha256")
+        .and_then(Value::as_str)
+    {
+        let actual = hex::encode(Sha256::digest(&bytes));
+        if actual != expected {
+            return Err(ReportError::Checksum {
+                path: ppath,
+                expected: expected.to_string(),
+                actual,
+            });
+        }
+    }
+    let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| ReportError::NotAPlan {
+        path: ppath.clone(),
+        message: format!("plan.json does not parse: {e}"),
+    })?;
+    Ok(PlanDir { plan, manifest })
+}
+
+/// `sha256:` of a snapshot's `manifest.json` bytes: the digest a plan records for each input
+/// (the manifest holds every data file's sha256, so it binds the whole snapshot).
+pub fn manifest_digest(dir: &Path) -> Result<String, ReportError> {
+    let path = dir.join("manifest.json");
+    let bytes = fs::read(&path).map_err(io(&path))?;
+    Ok(format!("sha256:{}", hex::encode(Sha256::digest(&bytes))))
+}
