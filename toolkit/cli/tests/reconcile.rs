@@ -447,8 +447,16 @@ fn second_instance_uses_the_config_recorded_in_its_snapshot() {
             .ends_with("manifest.json")
     );
     // Only yui (deleted from AD, no AD object left to collide) is still acted on.
-    assert_eq!(ops(&p, "pending_delete_user"), ["yui.yamaguchi@example.co.jp"]);
-    assert_eq!(p["actions"].as_array().unwrap().len(), 1, "{}", p["actions"]);
+    assert_eq!(
+        ops(&p, "pending_delete_user"),
+        ["yui.yamaguchi@example.co.jp"]
+    );
+    assert_eq!(
+        p["actions"].as_array().unwrap().len(),
+        1,
+        "{}",
+        p["actions"]
+    );
     let c = codes(&p);
     assert!(c.iter().any(|x| x == "DUPLICATE_KEY"));
     // 6 demo groups, each now twice.

@@ -95,7 +95,10 @@ struct Hashed {
 impl Hashed {
     fn create(path: &Path) -> Result<Hashed, ReportError> {
         Ok(Hashed {
-            inner: std::io::BufWriter::with_capacity(1 << 20, File::create(path).map_err(io(path))?),
+            inner: std::io::BufWriter::with_capacity(
+                1 << 20,
+                File::create(path).map_err(io(path))?,
+            ),
             hasher: Sha256::new(),
             bytes: 0,
         })
@@ -368,14 +371,16 @@ fn write_into(
     let mut files = BTreeMap::new();
     let plan_path = dir.join("plan.json");
     let mut f = Hashed::create(&plan_path)?;
-    serde_json::to_writer_pretty(&mut f, plan)
-        .map_err(|e| ReportError::Encode {
-            path: plan_path.clone(),
-            message: e.to_string(),
-        })?;
+    serde_json::to_writer_pretty(&mut f, plan).map_err(|e| ReportError::Encode {
+        path: plan_path.clone(),
+        message: e.to_string(),
+    })?;
     f.write_all(b"\n").map_err(io(&plan_path))?;
     let (sha, len) = f.finish(&plan_path)?;
-    files.insert("plan.json".to_string(), json!({"sha256": sha, "bytes": len}));
+    files.insert(
+        "plan.json".to_string(),
+        json!({"sha256": sha, "bytes": len}),
+    );
     let ap = dir.join("actions.parquet");
     let batch = actions_batch(&plan.actions).map_err(|e| ReportError::Encode {
         path: ap.clone(),
@@ -384,7 +389,10 @@ fn write_into(
     let bytes = parquet_bytes(&ap, &batch)?;
     drop(batch);
     let (sha, len) = write_synced(&ap, &bytes)?;
-    files.insert("actions.parquet".to_string(), json!({"sha256": sha, "bytes": len}));
+    files.insert(
+        "actions.parquet".to_string(),
+        json!({"sha256": sha, "bytes": len}),
+    );
     drop(bytes);
     let fp = dir.join("findings.parquet");
     let batch = findings_batch(&plan.findings).map_err(|e| ReportError::Encode {
@@ -392,7 +400,10 @@ fn write_into(
         message: e.to_string(),
     })?;
     let (sha, len) = write_synced(&fp, &parquet_bytes(&fp, &batch)?)?;
-    files.insert("findings.parquet".to_string(), json!({"sha256": sha, "bytes": len}));
+    files.insert(
+        "findings.parquet".to_string(),
+        json!({"sha256": sha, "bytes": len}),
+    );
     for (name, format) in [
         ("report.md", crate::render::Format::Markdown),
         ("report.html", crate::render::Format::Html),
