@@ -85,8 +85,7 @@ impl Progress for CliProgress {
 
 pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     dirsnap_ad::install_ring_provider();
-    let cfg =
-        dirsnap_config::load_config(&args.config).map_err(|e| CliError::Input(e.to_string()))?;
+    let cfg = dirsnap_config::load_config(&args.config)?;
     let options = ExportOptions {
         page_size: args.page_size,
         member_range_step: args.member_range_size,

@@ -62,13 +62,6 @@ impl ExportProgress for Bars {
     }
 }
 
-fn config_error(e: dirsnap_config::ConfigError) -> CliError {
-    match e {
-        dirsnap_config::ConfigError::Io { .. } => CliError::Input(e.to_string()),
-        other => CliError::Input(other.to_string()),
-    }
-}
-
 /// The options of `dirsnap.profile` that concern reading IIJ ID.
 fn profile_options(config: &DsConfig) -> Result<(LinkingIdPath, bool), CliError> {
     let p = &config.dirsnap.profile;
@@ -99,15 +92,14 @@ fn profile_options(config: &DsConfig) -> Result<(LinkingIdPath, bool), CliError>
 pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     let started = Instant::now();
     let taken_at = Utc::now();
-    let config = load_config(&args.config).map_err(config_error)?;
+    let config = load_config(&args.config)?;
     if args.out.exists() {
         return Err(CliError::Input(format!(
             "{}: already exists; snapshots are immutable, so choose a new --out directory",
             args.out.display()
         )));
     }
-    let secrets =
-        load_secrets(args.secret.as_deref(), &|k| std::env::var(k).ok()).map_err(config_error)?;
+    let secrets = load_secrets(args.secret.as_deref(), &|k| std::env::var(k).ok())?;
     let Some((token, token_source)) = secrets.iid_token else {
         return Err(CliError::Input(
             "no IIJ ID access token: set DIRSNAP_IID_TOKEN or pass --secret secret.yml \

@@ -65,8 +65,7 @@ fn mock_error(e: MockError) -> CliError {
 fn build_config(args: &Args) -> Result<MockConfig, CliError> {
     let mut profile = Profile::named(&args.profile).map_err(mock_error)?;
     if let Some(path) = &args.config {
-        let config =
-            dirsnap_config::load_config(path).map_err(|e| CliError::Input(e.to_string()))?;
+        let config = dirsnap_config::load_config(path)?;
         profile
             .apply(&config.dirsnap.profile)
             .map_err(|e| CliError::Input(format!("{}: dirsnap.profile: {e}", path.display())))?;

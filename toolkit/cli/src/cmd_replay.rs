@@ -148,7 +148,7 @@ fn print_summary(s: &ReplaySummary) {
 }
 
 pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
-    let config = load_config(&args.config).map_err(|e| CliError::Input(e.to_string()))?;
+    let config = load_config(&args.config)?;
     let plan = load_plan(&args.plan).map_err(|e| CliError::Input(e.to_string()))?;
     let secrets = load_secrets(args.secret.as_deref(), &|k| std::env::var(k).ok())
         .map_err(|e| CliError::Input(e.to_string()))?;

@@ -37,3 +37,10 @@ impl From<SnapshotError> for CliError {
         }
     }
 }
+
+impl From<dirsnap_config::ConfigError> for CliError {
+    /// A config.yml or secret.yml that cannot be used is always the user's input to fix.
+    fn from(e: dirsnap_config::ConfigError) -> Self {
+        CliError::Input(e.to_string())
+    }
+}
