@@ -58,11 +58,13 @@ fn ad_snapshot(out: &Path, same_linkage: bool) {
     for u in users.iter_mut() {
         if u.user_principal_name.as_deref() == Some(SOTA) {
             found = true;
-            assert_ne!(u.object_guid, old, "the demo's sota.kimura is the recreated one");
+            assert_ne!(
+                u.object_guid, old,
+                "the demo's sota.kimura is the recreated one"
+            );
             if same_linkage {
                 let bytes = old.as_bytes().to_vec();
-                let mut raw: serde_json::Map<String, Value> =
-                    serde_json::from_str(&u.raw).unwrap();
+                let mut raw: serde_json::Map<String, Value> = serde_json::from_str(&u.raw).unwrap();
                 raw.insert(
                     "mS-DS-ConsistencyGuid".into(),
                     serde_json::json!([{
