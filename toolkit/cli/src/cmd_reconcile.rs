@@ -187,11 +187,54 @@ fn config_from_manifest(path: &Path, m: &Manifest, i: usize) -> Result<DsConfig,
     };
     let text = serde_json::to_string(cfg).map_err(|e| CliError::Runtime(e.to_string()))?;
     let label = path.join("manifest.json#config");
-    dirsnap_config::parse_config(&label, &text).map_err(|e| input(e.to_string()))
+    Ok(dirsnap_config::parse_config(&label, &text)?)
+}
+
+/// The plan and the input references for its manifest, computed from the snapshots `args`
+/// names (everything `reconcile` does except writing the plan; `args.out` is not used).
+pub struct Computed {
+    pub plan: Plan,
+    pub refs: Vec<InputRef>,
 }
 
 pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
-    let config = dirsnap_config::load_config(&args.config).map_err(|e| input(e.to_string()))?;
+    if args.out.exists() {
+        return Err(input(format!(
+            "{}: already exists; plans are immutable, so choose a new --out directory",
+            args.out.display()
+        )));
+    }
+    let started = std::time::Instant::now();
+    let Computed { plan, refs } = compute(&args, quiet)?;
+    write_plan(&args.out, &plan, &refs, quiet)?;
+    phase("wrote the plan", started);
+    print_summary(&args, &plan)?;
+    if plan.summary.blocked {
+        let n = plan.findings.iter().filter(|f| f.blocks()).count();
+        return Err(CliError::Blocked(format!(
+            "the plan has {n} blocking finding(s) (errors or exceeded thresholds); it was written to {} for review. Resolve them, or accept a threshold with --allow-threshold",
+            args.out.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Writes the plan directory atomically (it must not exist).
+pub fn write_plan(out: &Path, plan: &Plan, refs: &[InputRef], quiet: bool) -> Result<(), CliError> {
+    let pb = spinner(quiet, "writing the plan");
+    dirsnap_report::write_plan_dir(out, plan, refs, Utc::now()).map_err(|e| {
+        if e.is_invalid_input() {
+            input(e.to_string())
+        } else {
+            CliError::Runtime(e.to_string())
+        }
+    })?;
+    pb.finish_and_clear();
+    Ok(())
+}
+
+pub fn compute(args: &Args, quiet: bool) -> Result<Computed, CliError> {
+    let config = dirsnap_config::load_config(&args.config)?;
     let mode = match (args.mode.as_deref(), &args.previous_iid) {
         (None, Some(_)) | (Some("normal"), Some(_)) => Mode::Normal,
         (None, None) | (Some("recovery"), _) => Mode::Recovery,
@@ -226,13 +269,6 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
         ),
         None => None,
     };
-    if args.out.exists() {
-        return Err(input(format!(
-            "{}: already exists; plans are immutable, so choose a new --out directory",
-            args.out.display()
-        )));
-    }
-
     // Which AD snapshot is --config's instance, and what every snapshot needs decoded.
     let started = std::time::Instant::now();
     let pb = spinner(quiet, "reading AD snapshots");
@@ -327,8 +363,7 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     };
     let token_expires_at = match &args.secret {
         Some(path) => {
-            let secrets = dirsnap_config::load_secrets(Some(path), &|k| std::env::var(k).ok())
-                .map_err(|e| input(e.to_string()))?;
+            let secrets = dirsnap_config::load_secrets(Some(path), &|k| std::env::var(k).ok())?;
             match &secrets.iid_token {
                 Some((token, _)) => {
                     let exp = dirsnap_reconcile::token::jwt_expiry(token.expose());
@@ -427,29 +462,9 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     };
     let pb = spinner(quiet, "reconciling");
     let plan = dirsnap_reconcile::reconcile(&inputs).map_err(|e| input(e.to_string()))?;
-    phase("reconciled", started);
-    // The plan owns everything it needs: free the snapshots before writing it.
-    drop(inputs);
-    drop((ads, prev_ads, iid, prev_iid, m365));
-    pb.set_message("writing the plan");
-    dirsnap_report::write_plan_dir(&args.out, &plan, &refs, Utc::now()).map_err(|e| {
-        if e.is_invalid_input() {
-            input(e.to_string())
-        } else {
-            CliError::Runtime(e.to_string())
-        }
-    })?;
     pb.finish_and_clear();
-    phase("wrote the plan", started);
-    print_summary(&args, &plan)?;
-    if plan.summary.blocked {
-        let n = plan.findings.iter().filter(|f| f.blocks()).count();
-        return Err(CliError::Blocked(format!(
-            "the plan has {n} blocking finding(s) (errors or exceeded thresholds); it was written to {} for review. Resolve them, or accept a threshold with --allow-threshold",
-            args.out.display()
-        )));
-    }
-    Ok(())
+    phase("reconciled", started);
+    Ok(Computed { plan, refs })
 }
 
 fn print_summary(args: &Args, plan: &Plan) -> Result<(), CliError> {

@@ -1,6 +1,7 @@
 //! `dirsnap`: the command line. Parsing, progress, output and exit codes live here; the work
 //! is done by the library crates.
 
+mod cmd_audit;
 mod cmd_export_ad;
 mod cmd_export_iid;
 mod cmd_export_m365;
@@ -8,6 +9,7 @@ mod cmd_mock_scim;
 mod cmd_plan;
 mod cmd_reconcile;
 mod cmd_replay;
+mod cmd_simulate;
 mod error;
 mod inspect;
 mod output;
@@ -71,6 +73,10 @@ enum Command {
     /// Run an in-memory SCIM 2.0 server that behaves like IIJ ID.
     #[command(name = "mock-scim")]
     MockScim(cmd_mock_scim::Args),
+    /// Audit before recovery mode: console edits, orphans, duplicates, what recovery would do, a verdict.
+    Audit(cmd_audit::Args),
+    /// Reconcile, replay the plan onto an in-process mock IIJ ID, reconcile again: does it converge?
+    Simulate(cmd_simulate::Args),
 }
 
 #[derive(Subcommand, Debug)]
@@ -107,6 +113,8 @@ fn main() -> ExitCode {
         Command::Plan(PlanCommand::Show(args)) => cmd_plan::run(args, cli.quiet),
         Command::Replay(args) => cmd_replay::run(args, cli.quiet),
         Command::MockScim(args) => cmd_mock_scim::run(args, cli.quiet),
+        Command::Audit(args) => cmd_audit::run(args, cli.quiet),
+        Command::Simulate(args) => cmd_simulate::run(args, cli.quiet),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

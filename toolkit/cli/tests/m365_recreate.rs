@@ -206,7 +206,7 @@ fn codes(o: &Outcome) -> Vec<&str> {
     c
 }
 
-fn m365_finding<'a>(o: &'a Outcome) -> &'a (String, String, String) {
+fn m365_finding(o: &Outcome) -> &(String, String, String) {
     let m: Vec<_> = o
         .findings
         .iter()

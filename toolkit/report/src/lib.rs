@@ -6,6 +6,7 @@
 //! * [`render`]: a plan as text (terminal), Markdown, HTML or JSON — summary counts first,
 //!   then findings, then actions grouped by kind, each with its reason.
 
+pub mod audit;
 pub mod files;
 pub mod inputs;
 pub mod render;

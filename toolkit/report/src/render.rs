@@ -59,14 +59,14 @@ fn groups(plan: &Plan) -> Vec<(Op, Vec<&Action>)> {
         .collect()
 }
 
-fn subject_of(a: &Action) -> String {
+pub(crate) fn subject_of(a: &Action) -> String {
     a.user_name
         .clone()
         .or_else(|| a.display_name.clone())
         .unwrap_or_else(|| a.target.clone().unwrap_or_default())
 }
 
-fn change_lines(a: &Action) -> Vec<String> {
+pub(crate) fn change_lines(a: &Action) -> Vec<String> {
     if !matches!(a.op, Op::UpdateUser | Op::RestoreUser | Op::UpdateGroup) {
         return Vec::new();
     }
@@ -76,7 +76,7 @@ fn change_lines(a: &Action) -> Vec<String> {
         .collect()
 }
 
-fn member_line(a: &Action) -> Option<String> {
+pub(crate) fn member_line(a: &Action) -> Option<String> {
     if a.members.is_empty() {
         return None;
     }
@@ -91,7 +91,7 @@ fn member_line(a: &Action) -> Option<String> {
     Some(format!("members: {}", names.join(", ")))
 }
 
-fn key_line(a: &Action) -> String {
+pub(crate) fn key_line(a: &Action) -> String {
     let mut parts = Vec::new();
     if let Some(m) = &a.matched_by {
         parts.push(format!("matched by {m}"));
@@ -372,7 +372,7 @@ pub fn html_escape(s: &str) -> String {
     o
 }
 
-const CSS: &str = "body{font-family:system-ui,-apple-system,'Segoe UI','Hiragino Sans','Noto Sans JP',sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1b1b1b}\
+pub(crate) const CSS: &str = "body{font-family:system-ui,-apple-system,'Segoe UI','Hiragino Sans','Noto Sans JP',sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1b1b1b}\
 h1{font-size:1.6rem}h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem}\
 table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}\
 .error{background:#fde8e8}.warning{background:#fff6dd}.info{background:#eef5ff}\

@@ -1,0 +1,527 @@
+//! The consistency audit to run before Directory Sync's recovery mode (`dirsnap audit`).
+//!
+//! Recovery mode throws away Directory Sync's cache and re-diffs AD against the live tenant.
+//! The audit answers, for a person with no other context, "is it safe to press that button?":
+//! what was edited in the console since the last sync and whether recovery reverts it,
+//! orphans it would delete, users it would take over by userName, users pending deletion,
+//! duplicates and group-name collisions, and the full list of what recovery would do.
+//!
+//! Pure: built from the recovery-mode plan, the normal-mode plan (for console drift, when the
+//! last-known state is known) and the IIJ ID users pending deletion.
+
+use crate::render::{CSS, change_lines, html_escape, key_line, md_escape, member_line, subject_of};
+use dirsnap_reconcile::findings as codes;
+use dirsnap_reconcile::{Action, Finding, Op, Plan, Severity};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+/// One line of a section: a subject and what is known about it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Item {
+    pub subject: String,
+    /// `error`, `warning`, `info`, or the action op.
+    pub tag: String,
+    pub lines: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Section {
+    pub id: &'static str,
+    pub title: &'static str,
+    /// What the section means, for someone who has not read the docs.
+    pub intro: String,
+    pub items: Vec<Item>,
+    /// Shown instead of items when there are none (e.g. why it cannot be known).
+    pub empty: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Audit {
+    /// Safe to run recovery mode now.
+    pub safe: bool,
+    /// Why not (empty when safe), then what to know anyway.
+    pub reasons: Vec<String>,
+    pub notes: Vec<String>,
+    pub as_of: String,
+    pub instances: Vec<String>,
+    pub counts: Counts,
+    pub sections: Vec<Section>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Counts {
+    pub console_edits: usize,
+    pub console_edits_reverted: usize,
+    pub orphans: usize,
+    pub unlinked_matches: usize,
+    pub pending_deletion: usize,
+    pub duplicates: usize,
+    pub group_name_collisions: usize,
+    pub recovery_actions: usize,
+    pub deletes: usize,
+    pub blocking_findings: usize,
+}
+
+/// An IIJ ID user in pending deletion, as the snapshot shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingUser {
+    pub user_name: String,
+    pub id: String,
+}
+
+pub struct AuditInput<'a> {
+    /// What recovery mode would do (`--mode recovery` against the live tenant).
+    pub recovery: &'a Plan,
+    /// The normal-mode plan against the last-known state, when `--previous-iid` was given:
+    /// its CONSOLE_DRIFT findings are the console edits.
+    pub normal: Option<&'a Plan>,
+    pub pending: &'a [PendingUser],
+    /// Pending deletions plus group deletes the admin expects (`--allow-deletes`).
+    pub allow_deletes: u64,
+}
+
+fn finding_item(f: &Finding) -> Item {
+    let mut lines = vec![f.message.clone(), format!("What to do: {}", f.remediation)];
+    if let Some(i) = &f.instance {
+        lines.push(format!("instance {i}"));
+    }
+    Item {
+        subject: f.subject.clone(),
+        tag: f.severity.as_str().to_string(),
+        lines: {
+            lines.insert(0, f.code.clone());
+            lines
+        },
+    }
+}
+
+fn action_item(a: &Action) -> Item {
+    let mut lines = vec![format!("#{} rule {}: {}", a.seq, a.rule, a.reason)];
+    let k = key_line(a);
+    if !k.is_empty() {
+        lines.push(k);
+    }
+    lines.extend(change_lines(a));
+    lines.extend(member_line(a));
+    Item {
+        subject: subject_of(a),
+        tag: a.op.as_str().to_string(),
+        lines,
+    }
+}
+
+fn is_delete(a: &Action) -> bool {
+    matches!(a.op, Op::PendingDeleteUser | Op::DeleteGroup)
+}
+
+fn findings_with<'a>(plan: &'a Plan, codes: &[&str]) -> Vec<&'a Finding> {
+    plan.findings
+        .iter()
+        .filter(|f| codes.contains(&f.code.as_str()))
+        .collect()
+}
+
+pub fn audit(input: &AuditInput<'_>) -> Audit {
+    let plan = input.recovery;
+    let mut counts = Counts {
+        recovery_actions: plan.actions.len(),
+        ..Counts::default()
+    };
+    let mut sections = Vec::new();
+
+    // Console drift: live vs last-known, with what recovery would do to each object.
+    let mut drift_items = Vec::new();
+    if let Some(normal) = input.normal {
+        for f in findings_with(normal, &[codes::CONSOLE_DRIFT]) {
+            let id = f.keys.get("id").cloned();
+            let touching: Vec<&Action> = plan
+                .actions
+                .iter()
+                .filter(|a| {
+                    (id.is_some() && a.target == id)
+                        || a.user_name
+                            .as_ref()
+                            .is_some_and(|n| f.subject == format!("user {n}"))
+                        || (a.user_name.is_none()
+                            && a.display_name
+                                .as_ref()
+                                .is_some_and(|n| f.subject == format!("group {n}")))
+                })
+                .collect();
+            let mut item = finding_item(f);
+            item.lines.remove(0);
+            if touching.is_empty() {
+                item.lines
+                    .push("recovery mode leaves this object as it is now".into());
+            } else {
+                counts.console_edits_reverted += 1;
+                let gone = f.message.contains("gone from the live tenant");
+                for a in touching {
+                    item.lines.push(format!(
+                        "recovery mode would {} it (#{}): {}",
+                        a.op.as_str(),
+                        a.seq,
+                        a.reason
+                    ));
+                    if gone && a.op == Op::CreateUser {
+                        item.lines.push("a user deleted in the console goes into pending deletion and keeps its login ID (assumption A3): this create fails (409) until the user is restored, or deleted for good, in IIJ ID Console".into());
+                    }
+                }
+            }
+            drift_items.push(item);
+        }
+    }
+    counts.console_edits = drift_items.len();
+    sections.push(Section {
+        id: "console-drift",
+        title: "Edited in IIJ ID Console since the last sync",
+        intro: "Objects whose live state differs from what Directory Sync last wrote (its cache). Recovery mode re-reads the tenant and writes the AD values again: a console edit on a synchronized attribute is reverted, a user created in the console is adopted or deleted according to AD.".into(),
+        items: drift_items,
+        empty: if input.normal.is_some() {
+            "None: the live tenant matches the last-known state.".into()
+        } else {
+            "Not known: pass --previous-iid with a snapshot of the state the last sync left (e.g. exported right after it) to see console edits.".into()
+        },
+    });
+
+    // Orphans: owned objects with no AD source, which recovery deletes.
+    let orphans: Vec<Item> = plan
+        .actions
+        .iter()
+        .filter(|a| is_delete(a))
+        .map(action_item)
+        .collect();
+    counts.orphans = orphans.len();
+    counts.deletes = orphans.len();
+    let mut foreign: Vec<Item> = findings_with(
+        plan,
+        &[codes::FOREIGN_GROUP_DELETE, codes::FOREIGN_USER_DELETE],
+    )
+    .into_iter()
+    .map(finding_item)
+    .collect();
+    let mut orphan_items = orphans;
+    orphan_items.append(&mut foreign);
+    sections.push(Section {
+        id: "orphans",
+        title: "Deletions: orphans and replaced objects recovery mode would delete",
+        intro: "IIJ ID objects this instance owns whose AD source is gone (deleted, out of scope, or replaced by a recreated account). Recovery mode puts these users into pending deletion (restorable from the console for a while) and deletes these groups (not restorable). Objects another instance owns are listed with a FOREIGN_* finding and left alone.".into(),
+        items: orphan_items,
+        empty: "None.".into(),
+    });
+
+    // Unlinked matches: taken over by userName.
+    let mut unlinked: Vec<Item> = plan
+        .actions
+        .iter()
+        .filter(|a| a.matched_by.as_deref() == Some("userName"))
+        .map(action_item)
+        .collect();
+    unlinked.extend(
+        findings_with(plan, &[codes::OWNERSHIP_CONFLICT])
+            .into_iter()
+            .map(finding_item),
+    );
+    counts.unlinked_matches = unlinked.len();
+    sections.push(Section {
+        id: "unlinked",
+        title: "Unlinked matches: IIJ ID users taken over by userName",
+        intro: "IIJ ID users that match an AD user only by userName (no or another externalId). Recovery mode adopts them and overwrites their attributes with the AD values: check each is the same person.".into(),
+        items: unlinked,
+        empty: "None: every matched user is linked by externalId.".into(),
+    });
+
+    // Users pending deletion.
+    let mut pending: Vec<Item> = input
+        .pending
+        .iter()
+        .map(|p| Item {
+            subject: format!("user {}", p.user_name),
+            tag: "pending".into(),
+            lines: vec![format!("id {}: pending deletion in IIJ ID", p.id)],
+        })
+        .collect();
+    pending.extend(
+        plan.actions
+            .iter()
+            .filter(|a| a.op == Op::RestoreUser)
+            .map(action_item),
+    );
+    pending.extend(
+        findings_with(plan, &[codes::RECREATED_PENDING_DELETION])
+            .into_iter()
+            .map(finding_item),
+    );
+    counts.pending_deletion = input.pending.len();
+    sections.push(Section {
+        id: "pending",
+        title: "Users pending deletion",
+        intro: "Users in IIJ ID's pending deletion: their login ID stays reserved. Recovery mode restores one when its AD account is back in scope with the same userName and externalId; a new AD account with the same login ID errors until the pending user is deleted for good.".into(),
+        items: pending,
+        empty: "None known. IIJ ID does not list pending users over SCIM (assumption MK2): the snapshot shows them only when they come from another source.".into(),
+    });
+
+    let dup: Vec<Item> = findings_with(
+        plan,
+        &[
+            codes::DUPLICATE_KEY,
+            codes::AMBIGUOUS_MATCH,
+            codes::LIVE_UNIQUENESS_CONFLICT,
+        ],
+    )
+    .into_iter()
+    .map(finding_item)
+    .collect();
+    counts.duplicates = dup.len();
+    sections.push(Section {
+        id: "duplicates",
+        title: "Duplicates",
+        intro: "Two objects share a key that must be unique (userName, externalId, application-linking ID), so Directory Sync cannot tell which is which; nothing is done for them.".into(),
+        items: dup,
+        empty: "None.".into(),
+    });
+
+    let coll: Vec<Item> = findings_with(plan, &[codes::GROUP_NAME_COLLISION])
+        .into_iter()
+        .map(finding_item)
+        .collect();
+    counts.group_name_collisions = coll.len();
+    sections.push(Section {
+        id: "group-collisions",
+        title: "Group-name collisions",
+        intro: "Different AD groups (within one domain or across instances) that map to one IIJ ID group name; IIJ ID group names are unique, so one of them fails.".into(),
+        items: coll,
+        empty: "None.".into(),
+    });
+
+    let shown = [
+        codes::CONSOLE_DRIFT,
+        codes::FOREIGN_GROUP_DELETE,
+        codes::FOREIGN_USER_DELETE,
+        codes::OWNERSHIP_CONFLICT,
+        codes::RECREATED_PENDING_DELETION,
+        codes::DUPLICATE_KEY,
+        codes::AMBIGUOUS_MATCH,
+        codes::LIVE_UNIQUENESS_CONFLICT,
+        codes::GROUP_NAME_COLLISION,
+    ];
+    let mut other: Vec<&Finding> = plan
+        .findings
+        .iter()
+        .filter(|f| !shown.contains(&f.code.as_str()))
+        .collect();
+    other.sort_by_key(|f| match f.severity {
+        Severity::Error => 0,
+        Severity::Warning => 1,
+        Severity::Info => 2,
+    });
+    sections.push(Section {
+        id: "other-findings",
+        title: "Other findings",
+        intro: "Everything else the recovery-mode plan predicts (docs/findings.md explains every code).".into(),
+        items: other.into_iter().map(finding_item).collect(),
+        empty: "None.".into(),
+    });
+
+    let mut actions: Vec<&Action> = plan.actions.iter().collect();
+    actions.sort_by_key(|a| (a.op.rank(), a.seq));
+    sections.push(Section {
+        id: "recovery-actions",
+        title: "What recovery mode would do",
+        intro: "Every request a recovery-mode run would send, grouped by kind, each with its rule and reason. This is the plan under recovery-plan/ in this directory.".into(),
+        items: actions.into_iter().map(action_item).collect(),
+        empty: "Nothing: AD and the live tenant agree.".into(),
+    });
+
+    counts.blocking_findings = plan.findings.iter().filter(|f| f.blocks()).count();
+    let mut reasons = Vec::new();
+    if counts.blocking_findings > 0 {
+        let codes: std::collections::BTreeSet<&str> = plan
+            .findings
+            .iter()
+            .filter(|f| f.blocks())
+            .map(|f| f.code.as_str())
+            .collect();
+        reasons.push(format!(
+            "{} blocking finding(s) ({}): Directory Sync would fail or do something unwanted on these objects",
+            counts.blocking_findings,
+            codes.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    if counts.deletes as u64 > input.allow_deletes {
+        let users = plan
+            .actions
+            .iter()
+            .filter(|a| a.op == Op::PendingDeleteUser)
+            .count();
+        let groups = plan
+            .actions
+            .iter()
+            .filter(|a| a.op == Op::DeleteGroup)
+            .count();
+        reasons.push(format!(
+            "recovery mode would put {users} user(s) into pending deletion and delete {groups} group(s), more than the {} expected (--allow-deletes); check each under Orphans",
+            input.allow_deletes
+        ));
+    }
+    if counts.console_edits_reverted > 0 {
+        reasons.push(format!(
+            "{} object(s) edited in IIJ ID Console would be overwritten or deleted by recovery mode; copy the edits to AD first, or accept losing them",
+            counts.console_edits_reverted
+        ));
+    }
+    let mut notes = Vec::new();
+    if input.normal.is_none() {
+        notes.push("console edits are not known without --previous-iid".into());
+    }
+    if counts.unlinked_matches > 0 {
+        notes.push(format!(
+            "{} IIJ ID user(s) would be taken over by userName: check they are the same people",
+            counts.unlinked_matches
+        ));
+    }
+    Audit {
+        safe: reasons.is_empty(),
+        reasons,
+        notes,
+        as_of: plan.as_of.to_rfc3339(),
+        instances: plan.instances.iter().map(|i| i.name.clone()).collect(),
+        counts,
+        sections,
+    }
+}
+
+fn verdict_line(a: &Audit) -> String {
+    if a.safe {
+        "SAFE to run recovery mode: nothing it would do is destructive or blocked".into()
+    } else {
+        "NOT SAFE to run recovery mode yet".into()
+    }
+}
+
+pub fn markdown(a: &Audit) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# dirsnap audit — before recovery mode\n");
+    let _ = writeln!(
+        o,
+        "- **as of**: {}\n- **instances**: {}\n",
+        a.as_of,
+        md_escape(&a.instances.join(", "))
+    );
+    let _ = writeln!(o, "## Verdict: {}\n", verdict_line(a));
+    for r in &a.reasons {
+        let _ = writeln!(o, "- {}", md_escape(r));
+    }
+    for n in &a.notes {
+        let _ = writeln!(o, "- note: {}", md_escape(n));
+    }
+    let _ = writeln!(o, "\n| section | count |\n|---|---:|");
+    for s in &a.sections {
+        let _ = writeln!(o, "| [{}](#{}) | {} |", s.title, s.id, s.items.len());
+    }
+    let _ = writeln!(o);
+    for s in &a.sections {
+        let _ = writeln!(o, "## {} ({})\n", s.title, s.items.len());
+        let _ = writeln!(o, "{}\n", md_escape(&s.intro));
+        if s.items.is_empty() {
+            let _ = writeln!(o, "{}\n", md_escape(&s.empty));
+            continue;
+        }
+        for i in &s.items {
+            let _ = writeln!(o, "- `{}` **{}**", i.tag, md_escape(&i.subject));
+            for l in &i.lines {
+                let _ = writeln!(o, "  - {}", md_escape(l));
+            }
+        }
+        let _ = writeln!(o);
+    }
+    o
+}
+
+pub fn html(a: &Audit) -> String {
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>dirsnap audit</title><style>{CSS}</style></head><body>\n<h1>dirsnap audit — before recovery mode</h1>\n<p>as of {} — instances: {}</p>\n",
+        html_escape(&a.as_of),
+        html_escape(&a.instances.join(", "))
+    );
+    let _ = writeln!(
+        o,
+        "<h2 class=\"{}\">Verdict: {}</h2><ul>",
+        if a.safe { "ok" } else { "blocked" },
+        html_escape(&verdict_line(a))
+    );
+    for r in &a.reasons {
+        let _ = writeln!(o, "<li>{}</li>", html_escape(r));
+    }
+    for n in &a.notes {
+        let _ = writeln!(o, "<li>note: {}</li>", html_escape(n));
+    }
+    let _ = writeln!(o, "</ul><table><tr><th>section</th><th>count</th></tr>");
+    for s in &a.sections {
+        let _ = writeln!(
+            o,
+            "<tr><td><a href=\"#{}\">{}</a></td><td>{}</td></tr>",
+            s.id,
+            html_escape(s.title),
+            s.items.len()
+        );
+    }
+    let _ = writeln!(o, "</table>");
+    for s in &a.sections {
+        let _ = writeln!(
+            o,
+            "<h2 id=\"{}\">{} ({})</h2><p>{}</p>",
+            s.id,
+            html_escape(s.title),
+            s.items.len(),
+            html_escape(&s.intro)
+        );
+        if s.items.is_empty() {
+            let _ = writeln!(o, "<p>{}</p>", html_escape(&s.empty));
+            continue;
+        }
+        let _ = writeln!(
+            o,
+            "<table><tr><th>kind</th><th>object</th><th>details</th></tr>"
+        );
+        for i in &s.items {
+            let class = match i.tag.as_str() {
+                "error" | "warning" | "info" => i.tag.as_str(),
+                "pending_delete_user" | "delete_group" => "warning",
+                _ => "",
+            };
+            let lines: String = i
+                .lines
+                .iter()
+                .map(|l| format!("<li>{}</li>", html_escape(l)))
+                .collect();
+            let _ = writeln!(
+                o,
+                "<tr class=\"{class}\"><td class=\"mono\">{}</td><td>{}</td><td><ul class=\"changes\">{lines}</ul></td></tr>",
+                html_escape(&i.tag),
+                html_escape(&i.subject)
+            );
+        }
+        let _ = writeln!(o, "</table>");
+    }
+    let _ = writeln!(o, "</body></html>");
+    o
+}
+
+/// The verdict and the counts, for the terminal.
+pub fn text_summary(a: &Audit) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "verdict: {}", verdict_line(a));
+    for r in &a.reasons {
+        let _ = writeln!(o, "  - {r}");
+    }
+    for n in &a.notes {
+        let _ = writeln!(o, "  note: {n}");
+    }
+    for s in &a.sections {
+        let _ = writeln!(o, "{:>6}  {}", s.items.len(), s.title);
+    }
+    o
+}
