@@ -5,3 +5,4 @@ pub mod bench;
 pub mod bench_reconcile;
 pub mod demo;
 pub mod ids;
+pub mod scenario;

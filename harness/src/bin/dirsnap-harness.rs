@@ -2,7 +2,7 @@
 
 use chrono::{TimeZone, Utc};
 use clap::{Parser, Subcommand};
-use dirsnap_harness::{bench, demo};
+use dirsnap_harness::{bench, demo, scenario};
 use dirsnap_snapshot::{Ad, SnapshotMeta, SnapshotWriter};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -63,6 +63,19 @@ enum Cmd {
     },
     /// Print the Markdown column tables of docs/snapshot-format.md from the code.
     DocColumns,
+    /// Run scenario files end to end: build their snapshots, `dirsnap simulate` them
+    /// (reconcile → replay onto the mock → reconcile again), check the expected plan and
+    /// convergence. Exit 1 when any scenario fails.
+    Scenarios {
+        /// Scenario files or directories of them (default fixtures/scenarios).
+        paths: Vec<PathBuf>,
+        /// The dirsnap binary to drive.
+        #[arg(long, default_value = "target/debug/dirsnap")]
+        dirsnap: PathBuf,
+        /// Keep each scenario's inputs and simulation under this directory.
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
     /// Write an AD snapshot of N synthetic users (benchmarks, interruption tests).
     GenUsers {
         #[arg(long)]
@@ -87,6 +100,49 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     match Cli::parse().command {
+        Cmd::Scenarios {
+            paths,
+            dirsnap,
+            keep,
+        } => {
+            let paths = if paths.is_empty() {
+                vec![PathBuf::from("fixtures/scenarios")]
+            } else {
+                paths
+            };
+            let files = scenario::files(&paths)?;
+            let tmp = tempfile::tempdir()?;
+            let base = keep.unwrap_or_else(|| tmp.path().to_path_buf());
+            let mut failed = 0;
+            for f in &files {
+                let stem = f
+                    .file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
+                match scenario::run(f, &dirsnap, &base.join(&stem)) {
+                    Ok(o) => println!(
+                        "ok    {:<48} {} action(s), {} finding(s){}",
+                        o.name,
+                        o.actions,
+                        o.findings,
+                        if o.converged {
+                            ", converges"
+                        } else {
+                            ", does not converge (as expected)"
+                        }
+                    ),
+                    Err(e) => {
+                        failed += 1;
+                        println!("FAIL  {stem}\n{e}");
+                    }
+                }
+            }
+            println!("{} scenario(s), {failed} failed", files.len());
+            if failed > 0 {
+                return Err(format!("{failed} scenario(s) failed").into());
+            }
+        }
         Cmd::Demo {
             source,
             config,

@@ -48,6 +48,10 @@ pub struct Args {
     /// Accept an exceeded threshold in the verdict (as `reconcile --allow-threshold`).
     #[arg(long = "allow-threshold")]
     pub allow_threshold: Vec<String>,
+    /// secret.yml, to check when the IIJ ID access token expires (TOKEN_EXPIRING); the
+    /// simulation itself never uses it.
+    #[arg(long)]
+    pub secret: Option<PathBuf>,
     /// Directory to create: plan/, iid-after/, plan-after/, simulation.json.
     #[arg(long)]
     pub out: PathBuf,
@@ -105,7 +109,7 @@ fn reconcile_args(
             args.mode.clone()
         },
         out: PathBuf::new(),
-        secret: None,
+        secret: if second { None } else { args.secret.clone() },
         as_of,
         allow_threshold: if second {
             vec!["all".into()]

@@ -5,7 +5,9 @@
 //! ever hard-deleted, and every member action names a user that exists or is created first.
 
 mod common;
-use common::scenario::{AdGroupSpec, AdSpec, AdUserSpec, IidGroupSpec, IidSpec, IidUserSpec};
+use common::scenario::{
+    AdGroupSpec, AdSpec, AdUserSpec, BuildAd, BuildIid, IidGroupSpec, IidSpec, IidUserSpec,
+};
 use common::*;
 use dirsnap_reconcile::apply::{IidState, apply_plan};
 use dirsnap_reconcile::profile::Profile;
