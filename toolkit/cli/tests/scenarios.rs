@@ -77,3 +77,33 @@ fn a_wrong_expectation_fails_with_the_difference() {
     assert!(err.contains("expected actions not in the plan"), "{err}");
     assert!(err.contains("create_user"), "{err}");
 }
+
+/// docs/scenarios.md names every scenario file, and every name it gives exists.
+#[test]
+fn docs_map_every_scenario() {
+    let doc = std::fs::read_to_string(root().join("docs/scenarios.md")).unwrap();
+    let files = scenario::files(&[root().join("fixtures/scenarios")]).unwrap();
+    let stems: Vec<String> = files
+        .iter()
+        .map(|f| f.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for s in &stems {
+        assert!(
+            doc.contains(&format!("`{s}`")),
+            "docs/scenarios.md does not mention {s}"
+        );
+    }
+    for part in doc.split('`').skip(1).step_by(2) {
+        let looks_like_scenario = part.contains('-')
+            && part
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !part.starts_with('-');
+        if looks_like_scenario {
+            assert!(
+                stems.iter().any(|s| s == part),
+                "docs/scenarios.md names `{part}`, which is no scenario file"
+            );
+        }
+    }
+}

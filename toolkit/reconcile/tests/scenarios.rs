@@ -61,6 +61,7 @@ scenarios!(
     multi_forest_precautions_sample,
     multi_forest_foreign_group_delete,
     multi_forest_group_name_collision,
+    multi_forest_scim_filter_protects_groups,
     dn_change,
     console_drift_normal_mode,
     duplicate_user_name,
