@@ -360,7 +360,7 @@ pub fn audit(input: &AuditInput<'_>) -> Audit {
             .filter(|a| a.op == Op::DeleteGroup)
             .count();
         reasons.push(format!(
-            "recovery mode would put {users} user(s) into pending deletion and delete {groups} group(s), more than the {} expected (--allow-deletes); check each under Orphans",
+            "recovery mode would put {users} user(s) into pending deletion and delete {groups} group(s), more than the {} expected (--allow-deletes); check each under Deletions",
             input.allow_deletes
         ));
     }
