@@ -3,7 +3,7 @@
 //! for console drift), then writes REPORT_DIR/{audit.md, audit.html, audit.json,
 //! recovery-plan/} atomically. Exit 3 when the verdict is "not safe".
 
-use crate::cmd_reconcile::{self, Computed};
+use crate::cmd_reconcile::{self, Computed, Options, Sources};
 use crate::error::CliError;
 use dirsnap_model::{IidUser, SnapshotKind};
 use dirsnap_report::audit::{self, AuditInput, PendingUser};
@@ -12,27 +12,10 @@ use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Directory Sync config.yml.
-    #[arg(long)]
-    pub config: PathBuf,
-    /// AD snapshot (repeat for several Directory Sync instances / domains).
-    #[arg(long = "ad", required = true)]
-    pub ad: Vec<PathBuf>,
-    /// IIJ ID snapshot of the live tenant.
-    #[arg(long)]
-    pub iid: PathBuf,
-    /// The IIJ ID state the last sync left (Directory Sync's cache): shows console edits.
-    #[arg(long)]
-    pub previous_iid: Option<PathBuf>,
-    /// AD snapshot taken at the last sync (repeatable, one per instance).
-    #[arg(long = "previous-ad")]
-    pub previous_ad: Vec<PathBuf>,
-    /// Microsoft 365 snapshot, for the recreated-account checks.
-    #[arg(long)]
-    pub m365: Option<PathBuf>,
-    /// The instant the audit reasons at, RFC 3339 (default: when the newest AD snapshot was taken).
-    #[arg(long)]
-    pub as_of: Option<String>,
+    /// The config, the AD snapshots, the live IIJ ID snapshot; --previous-iid (the state the
+    /// last sync left) shows console edits.
+    #[command(flatten)]
+    pub sources: Sources,
     /// Pending deletions plus group deletes you expect recovery mode to make (default 0:
     /// any delete makes the verdict "not safe" until reviewed).
     #[arg(long, default_value_t = 0)]
@@ -45,25 +28,17 @@ pub struct Args {
     pub json: bool,
 }
 
-fn reconcile_args(args: &Args, normal: bool) -> cmd_reconcile::Args {
-    cmd_reconcile::Args {
-        config: args.config.clone(),
-        ad: args.ad.clone(),
-        iid: args.iid.clone(),
-        m365: args.m365.clone(),
-        previous_iid: if normal {
-            args.previous_iid.clone()
-        } else {
-            None
-        },
-        previous_ad: args.previous_ad.clone(),
-        mode: Some(if normal { "normal" } else { "recovery" }.into()),
-        out: PathBuf::new(),
-        secret: None,
-        as_of: args.as_of.clone(),
-        allow_threshold: Vec::new(),
-        json: false,
+/// Recovery mode against the live tenant (no cache), or normal mode against the cache.
+fn sources(args: &Args, normal: bool) -> (Sources, Options) {
+    let mut sources = args.sources.clone();
+    if !normal {
+        sources.previous_iid = None;
     }
+    let options = Options {
+        mode: Some(if normal { "normal" } else { "recovery" }.into()),
+        ..Options::default()
+    };
+    (sources, options)
 }
 
 fn runtime(path: &Path, e: impl std::fmt::Display) -> CliError {
@@ -100,12 +75,18 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     let Computed {
         plan: recovery,
         refs,
-    } = cmd_reconcile::compute(&reconcile_args(&args, false), quiet)?;
-    let normal = match &args.previous_iid {
-        Some(_) => Some(cmd_reconcile::compute(&reconcile_args(&args, true), quiet)?.plan),
+    } = {
+        let (s, o) = sources(&args, false);
+        cmd_reconcile::compute(&s, &o, quiet)?
+    };
+    let normal = match &args.sources.previous_iid {
+        Some(_) => {
+            let (s, o) = sources(&args, true);
+            Some(cmd_reconcile::compute(&s, &o, quiet)?.plan)
+        }
         None => None,
     };
-    let pending = pending_users(&args.iid)?;
+    let pending = pending_users(&args.sources.iid)?;
     let report = audit::audit(&AuditInput {
         recovery: &recovery,
         normal: normal.as_ref(),

@@ -15,8 +15,10 @@ use dirsnap_report::InputRef;
 use dirsnap_snapshot::{ReadOptions, Snapshot, Table};
 use std::path::{Path, PathBuf};
 
-#[derive(clap::Args, Debug)]
-pub struct Args {
+/// The snapshots and config a plan is computed from (reconcile, simulate and audit take them
+/// alike).
+#[derive(clap::Args, Debug, Clone)]
+pub struct Sources {
     /// Directory Sync config.yml.
     #[arg(long)]
     pub config: PathBuf,
@@ -37,6 +39,26 @@ pub struct Args {
     /// recreated accounts, deletions, the "source shrank" threshold.
     #[arg(long = "previous-ad")]
     pub previous_ad: Vec<PathBuf>,
+    /// The instant the plan reasons at (account and token expiry), RFC 3339. Default: when
+    /// the newest AD snapshot was taken.
+    #[arg(long)]
+    pub as_of: Option<String>,
+}
+
+/// How the plan is computed from the sources.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `normal` or `recovery`; default: normal with --previous-iid, recovery without.
+    pub mode: Option<String>,
+    /// secret.yml, for TOKEN_EXPIRING.
+    pub secret: Option<PathBuf>,
+    pub allow_threshold: Vec<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub sources: Sources,
     /// normal (diff against --previous-iid) or recovery (diff against the live tenant).
     /// Default: normal with --previous-iid, recovery without.
     #[arg(long)]
@@ -47,10 +69,6 @@ pub struct Args {
     /// secret.yml, to check when the IIJ ID access token expires (TOKEN_EXPIRING).
     #[arg(long)]
     pub secret: Option<PathBuf>,
-    /// The instant the plan reasons at (account and token expiry), RFC 3339. Default: when
-    /// the newest AD snapshot was taken.
-    #[arg(long)]
-    pub as_of: Option<String>,
     /// Accept an exceeded threshold: pending_deletions, disables, group_deletes,
     /// member_removals_per_group, source_shrink, or all. Repeatable.
     #[arg(long = "allow-threshold")]
@@ -190,8 +208,8 @@ fn config_from_manifest(path: &Path, m: &Manifest, i: usize) -> Result<DsConfig,
     Ok(dirsnap_config::parse_config(&label, &text)?)
 }
 
-/// The plan and the input references for its manifest, computed from the snapshots `args`
-/// names (everything `reconcile` does except writing the plan; `args.out` is not used).
+/// The plan and the input references for its manifest, computed from the snapshots `src`
+/// names (everything `reconcile` does except writing the plan).
 pub struct Computed {
     pub plan: Plan,
     pub refs: Vec<InputRef>,
@@ -205,7 +223,12 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
         )));
     }
     let started = std::time::Instant::now();
-    let Computed { plan, refs } = compute(&args, quiet)?;
+    let options = Options {
+        mode: args.mode.clone(),
+        secret: args.secret.clone(),
+        allow_threshold: args.allow_threshold.clone(),
+    };
+    let Computed { plan, refs } = compute(&args.sources, &options, quiet)?;
     write_plan(&args.out, &plan, &refs, quiet)?;
     phase("wrote the plan", started);
     print_summary(&args, &plan)?;
@@ -233,9 +256,9 @@ pub fn write_plan(out: &Path, plan: &Plan, refs: &[InputRef], quiet: bool) -> Re
     Ok(())
 }
 
-pub fn compute(args: &Args, quiet: bool) -> Result<Computed, CliError> {
-    let config = dirsnap_config::load_config(&args.config)?;
-    let mode = match (args.mode.as_deref(), &args.previous_iid) {
+pub fn compute(src: &Sources, opts: &Options, quiet: bool) -> Result<Computed, CliError> {
+    let config = dirsnap_config::load_config(&src.config)?;
+    let mode = match (opts.mode.as_deref(), &src.previous_iid) {
         (None, Some(_)) | (Some("normal"), Some(_)) => Mode::Normal,
         (None, None) | (Some("recovery"), _) => Mode::Recovery,
         (Some("normal"), None) => {
@@ -249,7 +272,7 @@ pub fn compute(args: &Args, quiet: bool) -> Result<Computed, CliError> {
             )));
         }
     };
-    for a in &args.allow_threshold {
+    for a in &opts.allow_threshold {
         if a != "all" && !THRESHOLD_CATEGORIES.contains(&a.as_str()) {
             return Err(input(format!(
                 "--allow-threshold {a:?}: expected one of {}, all",
@@ -257,7 +280,7 @@ pub fn compute(args: &Args, quiet: bool) -> Result<Computed, CliError> {
             )));
         }
     }
-    let as_of_arg = match &args.as_of {
+    let as_of_arg = match &src.as_of {
         Some(t) => Some(
             DateTime::parse_from_rfc3339(t)
                 .map_err(|e| {
@@ -273,7 +296,7 @@ pub fn compute(args: &Args, quiet: bool) -> Result<Computed, CliError> {
     let started = std::time::Instant::now();
     let pb = spinner(quiet, "reading AD snapshots");
     let mut manifests = Vec::new();
-    for p in &args.ad {
+    for p in &src.ad {
         manifests.push(open(p, SnapshotKind::Ad, "--ad")?.manifest().clone());
     }
     let primary = config
@@ -287,14 +310,14 @@ pub fn compute(args: &Args, quiet: bool) -> Result<Computed, CliError> {
         })
         .unwrap_or(0);
     let mut configs: Vec<(DsConfig, String, String)> = Vec::new();
-    for (i, (p, m)) in args.ad.iter().zip(&manifests).enumerate() {
+    for (i, (p, m)) in src.ad.iter().zip(&manifests).enumerate() {
         if i == primary {
             let name = config
                 .dirsnap
                 .instance
                 .clone()
                 .unwrap_or_else(|| instance_of(m, i));
-            configs.push((config.clone(), name, args.config.display().to_string()));
+            configs.push((config.clone(), name, src.config.display().to_string()));
         } else {
             let c = config_from_manifest(p, m, i)?;
             let name = c
@@ -307,19 +330,19 @@ pub fn compute(args: &Args, quiet: bool) -> Result<Computed, CliError> {
     }
     let mut need_iid_raw = false;
     let mut ads = Vec::new();
-    for ((p, m), (c, _, _)) in args.ad.iter().zip(&manifests).zip(&configs) {
+    for ((p, m), (c, _, _)) in src.ad.iter().zip(&manifests).zip(&configs) {
         let needs =
             dirsnap_reconcile::raw_needs(c, &m.filters).map_err(|e| input(e.to_string()))?;
         need_iid_raw |= needs.iid;
         ads.push(read_ad(p, "--ad", !needs.ad)?);
     }
     let mut prev_ads: Vec<Option<AdData>> = (0..ads.len()).map(|_| None).collect();
-    for p in &args.previous_ad {
+    for p in &src.previous_ad {
         let m = open(p, SnapshotKind::Ad, "--previous-ad")?
             .manifest()
             .clone();
         let name = instance_of(&m, 0);
-        let slot = if ads.len() == 1 && args.previous_ad.len() == 1 {
+        let slot = if ads.len() == 1 && src.previous_ad.len() == 1 {
             Some(0)
         } else {
             configs.iter().position(|(_, n, _)| *n == name).or_else(|| {
@@ -347,12 +370,12 @@ pub fn compute(args: &Args, quiet: bool) -> Result<Computed, CliError> {
     }
     phase("read AD snapshots", started);
     pb.set_message("reading IIJ ID snapshots");
-    let iid = read_iid(&args.iid, "--iid", !need_iid_raw)?;
-    let prev_iid = match &args.previous_iid {
+    let iid = read_iid(&src.iid, "--iid", !need_iid_raw)?;
+    let prev_iid = match &src.previous_iid {
         Some(p) => Some(read_iid(p, "--previous-iid", !need_iid_raw)?),
         None => None,
     };
-    let m365: Option<(PathBuf, String, Vec<M365User>)> = match &args.m365 {
+    let m365: Option<(PathBuf, String, Vec<M365User>)> = match &src.m365 {
         Some(p) => {
             let snap = open(p, SnapshotKind::M365, "--m365")?;
             let users =
@@ -361,7 +384,7 @@ pub fn compute(args: &Args, quiet: bool) -> Result<Computed, CliError> {
         }
         None => None,
     };
-    let token_expires_at = match &args.secret {
+    let token_expires_at = match &opts.secret {
         Some(path) => {
             let secrets = dirsnap_config::load_secrets(Some(path), &|k| std::env::var(k).ok())?;
             match &secrets.iid_token {
@@ -457,7 +480,7 @@ pub fn compute(args: &Args, quiet: bool) -> Result<Computed, CliError> {
         mode,
         as_of,
         token_expires_at,
-        allow_thresholds: args.allow_threshold.clone(),
+        allow_thresholds: opts.allow_threshold.clone(),
         input_digests: digests,
     };
     let pb = spinner(quiet, "reconciling");

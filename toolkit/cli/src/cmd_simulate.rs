@@ -6,7 +6,7 @@
 //! pending deletion from SCIM reads (assumption MK2), and the second reconcile must see them to
 //! say what Directory Sync's next run would do about them (docs/guide.md, "simulate").
 
-use crate::cmd_reconcile::{self, Computed};
+use crate::cmd_reconcile::{self, Computed, Options, Sources};
 use crate::error::CliError;
 use crate::output::Phase;
 use dirsnap_config::{Secret, load_config};
@@ -21,30 +21,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Directory Sync config.yml (the one to try).
-    #[arg(long)]
-    pub config: PathBuf,
-    /// AD snapshot (repeat for several Directory Sync instances / domains).
-    #[arg(long = "ad", required = true)]
-    pub ad: Vec<PathBuf>,
-    /// IIJ ID snapshot: the tenant the mock starts from.
-    #[arg(long)]
-    pub iid: PathBuf,
-    /// Microsoft 365 snapshot, for the recreated-account checks.
-    #[arg(long)]
-    pub m365: Option<PathBuf>,
-    /// The IIJ ID state the last sync left, to simulate a normal-mode run.
-    #[arg(long)]
-    pub previous_iid: Option<PathBuf>,
-    /// AD snapshot taken at the last sync (repeatable, one per instance).
-    #[arg(long = "previous-ad")]
-    pub previous_ad: Vec<PathBuf>,
+    /// The config.yml to try, the AD snapshots, and the IIJ ID snapshot the mock starts from.
+    #[command(flatten)]
+    pub sources: Sources,
     /// normal or recovery (default: normal with --previous-iid, recovery without).
     #[arg(long)]
     pub mode: Option<String>,
-    /// The instant the plans reason at, RFC 3339 (default: when the newest AD snapshot was taken).
-    #[arg(long)]
-    pub as_of: Option<String>,
     /// Accept an exceeded threshold in the verdict (as `reconcile --allow-threshold`).
     #[arg(long = "allow-threshold")]
     pub allow_threshold: Vec<String>,
@@ -84,40 +66,32 @@ fn runtime(msg: impl std::fmt::Display) -> CliError {
     CliError::Runtime(msg.to_string())
 }
 
-fn reconcile_args(
-    args: &Args,
-    iid: &Path,
-    second: bool,
-    as_of: Option<String>,
-) -> cmd_reconcile::Args {
-    cmd_reconcile::Args {
-        config: args.config.clone(),
-        ad: args.ad.clone(),
-        iid: iid.to_path_buf(),
-        // After the replay, the mock holds the whole truth: no cache, no Microsoft 365 (its
-        // findings are not actions, and its state after a sync is not simulated).
-        m365: if second { None } else { args.m365.clone() },
-        previous_iid: if second {
-            None
-        } else {
-            args.previous_iid.clone()
-        },
-        previous_ad: args.previous_ad.clone(),
-        mode: if second {
-            Some("recovery".into())
-        } else {
-            args.mode.clone()
-        },
-        out: PathBuf::new(),
-        secret: if second { None } else { args.secret.clone() },
-        as_of,
-        allow_threshold: if second {
-            vec!["all".into()]
-        } else {
-            args.allow_threshold.clone()
-        },
-        json: false,
+/// The first plan: as `reconcile` would compute it from the same arguments.
+fn first(args: &Args) -> Options {
+    Options {
+        mode: args.mode.clone(),
+        secret: args.secret.clone(),
+        allow_threshold: args.allow_threshold.clone(),
     }
+}
+
+/// The second plan: the same AD against the mock after the replay. The mock holds the whole
+/// truth then: no cache, no Microsoft 365 (its findings are not actions, and its state after
+/// a sync is not simulated), the same instant.
+fn second(args: &Args, after: &Path, as_of: String) -> (Sources, Options) {
+    let sources = Sources {
+        iid: after.to_path_buf(),
+        m365: None,
+        previous_iid: None,
+        as_of: Some(as_of),
+        ..args.sources.clone()
+    };
+    let options = Options {
+        mode: Some("recovery".into()),
+        secret: None,
+        allow_threshold: vec!["all".into()],
+    };
+    (sources, options)
 }
 
 /// One line per action: what it is and about whom.
@@ -138,12 +112,11 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
             args.out.display()
         )));
     }
-    let config = load_config(&args.config)?;
+    let config = load_config(&args.sources.config)?;
     let started = std::time::Instant::now();
 
     // 1. The plan, exactly as `reconcile` computes it.
-    let first_args = reconcile_args(&args, &args.iid, false, args.as_of.clone());
-    let Computed { plan, refs } = cmd_reconcile::compute(&first_args, quiet)?;
+    let Computed { plan, refs } = cmd_reconcile::compute(&args.sources, &first(&args), quiet)?;
     std::fs::create_dir_all(&args.out)
         .map_err(|e| runtime(format!("{}: cannot create: {e}", args.out.display())))?;
     let plan_dir = args.out.join("plan");
@@ -151,19 +124,22 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
 
     // 2. A mock IIJ ID with the config's profile rules, seeded from the IID snapshot.
     let mut profile = Profile::iij();
-    profile
-        .apply(&config.dirsnap.profile)
-        .map_err(|e| CliError::Input(format!("{}: dirsnap.profile: {e}", args.config.display())))?;
+    profile.apply(&config.dirsnap.profile).map_err(|e| {
+        CliError::Input(format!(
+            "{}: dirsnap.profile: {e}",
+            args.sources.config.display()
+        ))
+    })?;
     let token = format!("simulate-{}", std::process::id());
     let mut mock_config = MockConfig::with_profile(profile);
     mock_config.tokens.push(TokenSpec::new(token.clone()));
-    mock_config.seed_snapshot = Some(args.iid.clone());
+    mock_config.seed_snapshot = Some(args.sources.iid.clone());
     let mut server = MockServer::spawn(mock_config, "127.0.0.1:0")
         .map_err(|e| runtime(format!("cannot start the in-process mock IIJ ID: {e}")))?;
     tracing::info!(
         url = server.url(),
         "mock IIJ ID seeded from {}",
-        args.iid.display()
+        args.sources.iid.display()
     );
 
     // 3. Replay the plan onto it. Thresholds and blocking findings are the verdict's business,
@@ -208,11 +184,11 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
         .dump_snapshot(&after)
         .map_err(|e| runtime(format!("dumping the mock to {}: {e}", after.display())))?;
     server.stop();
-    let second_args = reconcile_args(&args, &after, true, Some(plan.as_of.to_rfc3339()));
+    let (sources, options) = second(&args, &after, plan.as_of.to_rfc3339());
     let Computed {
         plan: second,
         refs: second_refs,
-    } = cmd_reconcile::compute(&second_args, quiet)?;
+    } = cmd_reconcile::compute(&sources, &options, quiet)?;
     cmd_reconcile::write_plan(&args.out.join("plan-after"), &second, &second_refs, quiet)?;
 
     let outcome = Verdict::of(&plan, &second);
