@@ -515,36 +515,13 @@ fn print_summary(args: &Args, plan: &Plan) -> Result<(), CliError> {
         args.out.display(),
         plan.mode
     );
-    let ops: Vec<String> = dirsnap_reconcile::Op::ALL
-        .iter()
-        .filter_map(|op| {
-            s.by_op
-                .get(op.as_str())
-                .map(|n| format!("{} {n}", op.as_str()))
-        })
-        .collect();
-    println!(
-        "actions   {}{}",
-        s.actions,
-        if ops.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", ops.join(", "))
-        }
+    let (ops, sev) = (
+        dirsnap_report::render::op_counts(s),
+        dirsnap_report::render::severity_counts(s),
     );
-    let sev: Vec<String> = ["error", "warning", "info"]
-        .iter()
-        .filter_map(|k| s.by_severity.get(*k).map(|n| format!("{n} {k}")))
-        .collect();
-    println!(
-        "findings  {}{}",
-        s.findings,
-        if sev.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", sev.join(", "))
-        }
-    );
+    let tail = |t: String| if t.is_empty() { t } else { format!(": {t}") };
+    println!("actions   {}{}", s.actions, tail(ops));
+    println!("findings  {}{}", s.findings, tail(sev));
     let shown: Vec<_> = plan
         .findings
         .iter()

@@ -109,33 +109,44 @@ pub(crate) fn key_line(a: &Action) -> String {
     parts.join(" · ")
 }
 
-fn summary_line(plan: &Plan) -> String {
-    let s = &plan.summary;
-    let ops: Vec<String> = Op::ALL
+/// `create_user 2, update_user 1, …` in execution order (empty when there is no action).
+pub fn op_counts(s: &dirsnap_reconcile::Summary) -> String {
+    Op::ALL
         .iter()
         .filter_map(|op| {
             s.by_op
                 .get(op.as_str())
                 .map(|n| format!("{} {n}", op.as_str()))
         })
-        .collect();
-    let sev: Vec<String> = ["error", "warning", "info"]
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `1 error, 2 warning, 3 info` (empty when there is no finding).
+pub fn severity_counts(s: &dirsnap_reconcile::Summary) -> String {
+    ["error", "warning", "info"]
         .iter()
         .filter_map(|k| s.by_severity.get(*k).map(|n| format!("{n} {k}")))
-        .collect();
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn summary_line(plan: &Plan) -> String {
+    let s = &plan.summary;
+    let (ops, sev) = (op_counts(s), severity_counts(s));
     format!(
         "{} actions{}; {} findings{}; {} skipped",
         s.actions,
         if ops.is_empty() {
             String::new()
         } else {
-            format!(" ({})", ops.join(", "))
+            format!(" ({ops})")
         },
         s.findings,
         if sev.is_empty() {
             String::new()
         } else {
-            format!(" ({})", sev.join(", "))
+            format!(" ({sev})")
         },
         s.skipped
     )
