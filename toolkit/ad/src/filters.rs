@@ -4,18 +4,12 @@
 //! escaped per RFC 4515 by construction.
 
 use crate::error::AdError;
-use dirsnap_config::{DsConfig, Located};
+use dirsnap_config::{DsConfig, Located, ObjectClass};
 use dirsnap_filter::ldap::{self, LdapFilter};
 
-/// Which objects are users when the profile does not say otherwise: people with the `user`
-/// class (computer accounts are `user` too, but not `person`; contacts are `person` but not
-/// `user`). docs/iij-assumptions.md.
-pub const DEFAULT_USER_CLASS: &str = "(&(objectCategory=person)(objectClass=user))";
-/// Which objects are groups.
-pub const DEFAULT_GROUP_CLASS: &str = "(objectClass=group)";
-/// Profile keys (`dirsnap.profile.*`) that override the class filters.
-pub const PROFILE_USER_CLASS: &str = "ad_user_class_filter";
-pub const PROFILE_GROUP_CLASS: &str = "ad_group_class_filter";
+pub use dirsnap_config::{
+    DEFAULT_GROUP_CLASS, DEFAULT_USER_CLASS, PROFILE_GROUP_CLASS, PROFILE_USER_CLASS,
+};
 
 /// Tombstones lose `objectCategory` and most other attributes, so they are selected by
 /// `isDeleted` and `objectClass` alone, and the configured filters are not applied to them.
@@ -59,28 +53,24 @@ fn parse_located(
         })
 }
 
-fn class_filter(cfg: &DsConfig, key: &str, default: &str) -> Result<LdapFilter, AdError> {
+fn class_filter(cfg: &DsConfig, class: ObjectClass) -> Result<LdapFilter, AdError> {
+    let key = match class {
+        ObjectClass::User => PROFILE_USER_CLASS,
+        ObjectClass::Group => PROFILE_GROUP_CLASS,
+    };
     let bad = |message: String| AdError::Config {
         file: cfg.path.display().to_string(),
         key: format!("dirsnap.profile.{key}"),
         message,
     };
-    let text = match cfg.dirsnap.profile.get(key) {
-        None | Some(serde_json::Value::Null) => default.to_string(),
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(other) => {
-            return Err(bad(format!(
-                "expected an LDAP filter string, found {other}"
-            )));
-        }
-    };
+    let text = cfg.class_filter(class).map_err(bad)?;
     ldap::parse(&text).map_err(|e| bad(format!("not a valid LDAP filter: {e} (in {text:?})")))
 }
 
 /// The user and group filters for `cfg`.
 pub fn effective(cfg: &DsConfig) -> Result<EffectiveFilters, AdError> {
-    let user_class = class_filter(cfg, PROFILE_USER_CLASS, DEFAULT_USER_CLASS)?;
-    let group_class = class_filter(cfg, PROFILE_GROUP_CLASS, DEFAULT_GROUP_CLASS)?;
+    let user_class = class_filter(cfg, ObjectClass::User)?;
+    let group_class = class_filter(cfg, ObjectClass::Group)?;
     let user = parse_located(cfg, cfg.ad.user_filter.as_ref())?;
     let group = parse_located(cfg, cfg.ad.group_filter.as_ref())?;
     Ok(EffectiveFilters {

@@ -4,12 +4,16 @@
 //! Errors name the file, line, column and dotted key. Keys this crate does not know are kept
 //! in [`DsConfig::document`] and listed in [`DsConfig::unknown_keys`]; they are never fatal.
 
+mod classes;
 mod cursor;
 mod error;
 mod model;
 mod node;
 mod secret;
 
+pub use classes::{
+    DEFAULT_GROUP_CLASS, DEFAULT_USER_CLASS, ObjectClass, PROFILE_GROUP_CLASS, PROFILE_USER_CLASS,
+};
 pub use error::ConfigError;
 pub use model::{
     AdBind, AdConfig, AdServer, ConvertRule, DirsnapSection, DsConfig, Encryption, IidConfig,

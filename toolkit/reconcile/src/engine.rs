@@ -284,6 +284,7 @@ fn filter_width(
     what: &str,
     key: &str,
     config: Option<&LdapFilter>,
+    class: Option<&LdapFilter>,
     export: Option<&str>,
 ) -> Width {
     let export = match export.map(dirsnap_filter::ldap::parse) {
@@ -296,19 +297,24 @@ fn filter_width(
             return Width::Evaluate;
         }
     };
+    // The exporter ANDs the object-class filter with the configured one: it bounds what any
+    // config would select, so it counts as part of the config here.
+    let class_parts: Vec<&LdapFilter> = class.map(conjuncts).unwrap_or_default();
     match (config, export.as_ref()) {
         (None, None) => Width::Same,
         (Some(c), Some(e)) if c == e => Width::Same,
         (_, None) => Width::Evaluate,
-        (None, Some(e)) => {
-            wider(ctx, inst, what, key, "(none: every object)", &e.to_string());
-            Width::Evaluate
-        }
-        (Some(c), Some(e)) => {
-            let cs = conjuncts(c);
-            let narrower = conjuncts(e).iter().all(|x| cs.contains(x));
+        (c, Some(e)) => {
+            let mut cs: Vec<&LdapFilter> = c.map(conjuncts).unwrap_or_default();
+            cs.extend(class_parts.iter().copied());
+            let es = conjuncts(e);
+            let narrower = es.iter().all(|x| cs.contains(x));
+            if narrower && cs.iter().all(|x| es.contains(x)) {
+                return Width::Same;
+            }
             if !narrower {
-                wider(ctx, inst, what, key, &c.to_string(), &e.to_string());
+                let shown = c.map_or_else(|| "(none: every object)".to_string(), |c| c.to_string());
+                wider(ctx, inst, what, key, &shown, &e.to_string());
             }
             Width::Evaluate
         }
@@ -413,12 +419,22 @@ fn prepare<'a>(
     let iid_user_filter = parse_scim(cfg, &cfg.iid.user_filter)?;
     let iid_group_filter = parse_scim(cfg, &cfg.iid.group_filter)?;
     let name = input.name.as_str();
+    let class = |c| {
+        cfg.class_filter(c)
+            .ok()
+            .and_then(|t| dirsnap_filter::ldap::parse(&t).ok())
+    };
+    let (user_class, group_class) = (
+        class(dirsnap_config::ObjectClass::User),
+        class(dirsnap_config::ObjectClass::Group),
+    );
     let uw = filter_width(
         ctx,
         name,
         "user",
         "ad.ldap.filter.user",
         user_filter.as_ref(),
+        user_class.as_ref(),
         input.ad.filters.user.as_deref(),
     );
     let gw = filter_width(
@@ -427,6 +443,7 @@ fn prepare<'a>(
         "group",
         "ad.ldap.filter.group",
         group_filter.as_ref(),
+        group_class.as_ref(),
         input.ad.filters.group.as_deref(),
     );
     let needs_graph = matches!(uw, Width::Evaluate) && user_filter.is_some()

@@ -75,5 +75,6 @@ scenarios!(
     no_notification_email,
     filter_wider_than_snapshot,
     filter_narrower_evaluated,
+    filter_same_as_exported_with_class,
     token_expired,
 );
