@@ -20,6 +20,10 @@ pub struct Args {
     /// any delete makes the verdict "not safe" until reviewed).
     #[arg(long, default_value_t = 0)]
     pub allow_deletes: u64,
+    /// Console edits that recovery mode would overwrite or delete are accepted (they are
+    /// still listed); without it they make the verdict "not safe".
+    #[arg(long)]
+    pub accept_console_edits: bool,
     /// Report directory to create.
     #[arg(long)]
     pub out: PathBuf,
@@ -92,6 +96,7 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
         normal: normal.as_ref(),
         pending: &pending,
         allow_deletes: args.allow_deletes,
+        accept_console_edits: args.accept_console_edits,
     });
 
     // Everything in a temporary sibling, renamed into place at the end: never half a report.

@@ -350,6 +350,41 @@ fn audit_reports_each_console_edit() {
     assert!(md.contains("console.only@example.co.jp"), "{md}");
     let reasons = a["reasons"].to_string();
     assert!(reasons.contains("edited in IIJ ID Console"), "{reasons}");
+    assert!(reasons.contains("would be created again"), "{reasons}");
+    assert_eq!(a["counts"]["predicted_conflicts"], json!(1));
+
+    // Accepting the reverts and the one delete still leaves the predicted 409: not safe.
+    let accepted = dir.path().join("accepted");
+    let mut c = dirsnap();
+    let run = c
+        .args([
+            "audit",
+            "--quiet",
+            "--accept-console-edits",
+            "--allow-deletes",
+            "1",
+        ])
+        .arg("--config")
+        .arg(demo("config.yml"))
+        .arg("--ad")
+        .arg(&ad)
+        .arg("--iid")
+        .arg(&live)
+        .arg("--previous-iid")
+        .arg(&synced)
+        .arg("--out")
+        .arg(&accepted)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(3));
+    let a = read_json(&accepted.join("audit.json"));
+    assert_eq!(a["reasons"].as_array().unwrap().len(), 1, "{a}");
+    assert!(
+        a["notes"]
+            .to_string()
+            .contains("accepted with --accept-console-edits"),
+        "{a}"
+    );
 }
 
 /// Without --previous-iid the audit says console edits are unknown rather than "none".

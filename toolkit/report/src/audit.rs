@@ -60,6 +60,8 @@ pub struct Counts {
     pub recovery_actions: usize,
     pub deletes: usize,
     pub blocking_findings: usize,
+    /// Creates recovery mode would send for users deleted in the console (409 expected).
+    pub predicted_conflicts: usize,
 }
 
 /// An IIJ ID user in pending deletion, as the snapshot shows it.
@@ -78,6 +80,8 @@ pub struct AuditInput<'a> {
     pub pending: &'a [PendingUser],
     /// Pending deletions plus group deletes the admin expects (`--allow-deletes`).
     pub allow_deletes: u64,
+    /// Console edits may be reverted by recovery mode (`--accept-console-edits`).
+    pub accept_console_edits: bool,
 }
 
 fn finding_item(f: &Finding) -> Item {
@@ -164,6 +168,7 @@ pub fn audit(input: &AuditInput<'_>) -> Audit {
                         a.reason
                     ));
                     if gone && a.op == Op::CreateUser {
+                        counts.predicted_conflicts += 1;
                         item.lines.push("a user deleted in the console goes into pending deletion and keeps its login ID (assumption A3): this create fails (409) until the user is restored, or deleted for good, in IIJ ID Console".into());
                     }
                 }
@@ -335,6 +340,7 @@ pub fn audit(input: &AuditInput<'_>) -> Audit {
 
     counts.blocking_findings = plan.findings.iter().filter(|f| f.blocks()).count();
     let mut reasons = Vec::new();
+    let mut notes = Vec::new();
     if counts.blocking_findings > 0 {
         let codes: std::collections::BTreeSet<&str> = plan
             .findings
@@ -364,13 +370,23 @@ pub fn audit(input: &AuditInput<'_>) -> Audit {
             input.allow_deletes
         ));
     }
-    if counts.console_edits_reverted > 0 {
+    if counts.predicted_conflicts > 0 {
         reasons.push(format!(
-            "{} object(s) edited in IIJ ID Console would be overwritten or deleted by recovery mode; copy the edits to AD first, or accept losing them",
+            "{} user(s) deleted in IIJ ID Console would be created again by recovery mode and fail (409): their login IDs are held in pending deletion; restore them, or delete them for good, in the console first",
+            counts.predicted_conflicts
+        ));
+    }
+    if counts.console_edits_reverted > 0 && input.accept_console_edits {
+        notes.push(format!(
+            "{} console edit(s) will be overwritten or deleted by recovery mode (accepted with --accept-console-edits)",
+            counts.console_edits_reverted
+        ));
+    } else if counts.console_edits_reverted > 0 {
+        reasons.push(format!(
+            "{} object(s) edited in IIJ ID Console would be overwritten or deleted by recovery mode; copy the edits to AD first, or accept losing them (--accept-console-edits)",
             counts.console_edits_reverted
         ));
     }
-    let mut notes = Vec::new();
     if input.normal.is_none() {
         notes.push("console edits are not known without --previous-iid".into());
     }
