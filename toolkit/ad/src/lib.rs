@@ -17,6 +17,7 @@ mod error;
 mod export;
 mod filters;
 mod members;
+mod probe;
 pub mod range;
 mod session;
 mod settings;
@@ -34,6 +35,9 @@ pub use filters::{
     PROFILE_USER_CLASS, and_with_class, effective as effective_filters,
 };
 pub use members::{MemberCounts, ScopeIndex};
+pub use probe::{
+    EndpointOk, EndpointProbe, ProbeFailure, ProbeStage, Selected, count_selected, probe_endpoints,
+};
 pub use session::{PAGED_RESULTS_OID, SHOW_DELETED_OID, WireStats};
 pub use settings::{ConnectionPlan, Endpoint, MAX_CONNECT_TIMEOUT, Transport, parse_address};
 pub use tls::install_ring_provider;

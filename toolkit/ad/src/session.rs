@@ -20,7 +20,7 @@ pub const SHOW_DELETED_OID: &str = "1.2.840.113556.1.4.417";
 
 /// Result codes after which trying another DC of the same domain cannot help: the same
 /// credentials or policy apply there, and retrying a wrong password risks a lockout.
-const FINAL_BIND_CODES: &[u32] = &[7, 8, 13, 48, 49, 50, 53];
+pub(crate) const FINAL_BIND_CODES: &[u32] = &[7, 8, 13, 48, 49, 50, 53];
 
 /// Counters of what went over the wire, for the summary and the manifest notes.
 #[derive(Debug, Clone, Default)]
@@ -65,7 +65,7 @@ fn ad_bind_subcode(text: &str) -> Option<&'static str> {
     })
 }
 
-fn describe_result(rc: u32, text: &str) -> String {
+pub(crate) fn describe_result(rc: u32, text: &str) -> String {
     let name = match rc {
         1 => "operationsError",
         2 => "protocolError",
@@ -105,7 +105,7 @@ fn describe_result(rc: u32, text: &str) -> String {
     s
 }
 
-fn describe_ldap_error(
+pub(crate) fn describe_ldap_error(
     e: &LdapError,
     ep: &Endpoint,
     trust: Option<&TrustSources>,
@@ -151,7 +151,10 @@ fn describe_ldap_error(
 }
 
 /// Opens the TCP connection to `ep` with TCP_NODELAY, as a std socket for ldap3.
-async fn tcp_connect(ep: &Endpoint, timeout: Duration) -> Result<std::net::TcpStream, String> {
+pub(crate) async fn tcp_connect(
+    ep: &Endpoint,
+    timeout: Duration,
+) -> Result<std::net::TcpStream, String> {
     let connect = tokio::net::TcpStream::connect((ep.host.as_str(), ep.port));
     let stream = match tokio::time::timeout(timeout, connect).await {
         Err(_) => return Err(format!("no answer within {} s", timeout.as_secs())),

@@ -2,6 +2,7 @@
 //! is done by the library crates.
 
 mod cmd_audit;
+mod cmd_check;
 mod cmd_export_ad;
 mod cmd_export_iid;
 mod cmd_export_m365;
@@ -77,6 +78,9 @@ enum Command {
     Audit(cmd_audit::Args),
     /// Reconcile, replay the plan onto an in-process mock IIJ ID, reconcile again: does it converge?
     Simulate(cmd_simulate::Args),
+    /// Pre-flight: config and filters parse, every domain controller binds, IIJ ID is
+    /// reachable, TLS verifies, the token works and has the four scopes. Exit 0 only if all pass.
+    Check(cmd_check::Args),
 }
 
 #[derive(Subcommand, Debug)]
@@ -113,6 +117,7 @@ fn main() -> ExitCode {
         Command::Plan(PlanCommand::Show(args)) => cmd_plan::run(args, cli.quiet),
         Command::Replay(args) => cmd_replay::run(args, cli.quiet),
         Command::MockScim(args) => cmd_mock_scim::run(args, cli.quiet),
+        Command::Check(args) => cmd_check::run(args, cli.quiet),
         Command::Audit(args) => cmd_audit::run(args, cli.quiet),
         Command::Simulate(args) => cmd_simulate::run(args, cli.quiet),
     };

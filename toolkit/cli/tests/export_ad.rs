@@ -40,7 +40,8 @@ fn json(out: &std::process::Output) -> Value {
 
 #[test]
 fn wrong_password_exits_1_naming_the_bind_dn_never_the_password() {
-    let dc = dc::dc();
+    let lease = dc::lease();
+    let dc = &*lease;
     let ou = dc.unique_ou("cli-badpw");
     dc.seed(&ldif_ou(&ou.dn));
     let dir = tempfile::tempdir().unwrap();
@@ -74,7 +75,8 @@ fn wrong_password_exits_1_naming_the_bind_dn_never_the_password() {
 
 #[test]
 fn usage_and_config_problems_exit_2() {
-    let dc = dc::dc();
+    let lease = dc::lease();
+    let dc = &*lease;
     let dir = tempfile::tempdir().unwrap();
     let mut spec = ConfigSpec::new(dc, &dc.base_dn);
     let config = spec.write(dir.path());
@@ -121,7 +123,8 @@ fn usage_and_config_problems_exit_2() {
 
 #[test]
 fn rename_and_move_show_as_a_change_in_dirsnap_diff() {
-    let dc = dc::dc();
+    let lease = dc::lease();
+    let dc = &*lease;
     let ou = dc.unique_ou("cli-move");
     let (a, b) = (format!("OU=a,{}", ou.dn), format!("OU=b,{}", ou.dn));
     let kim = format!("CN=kim,{a}");

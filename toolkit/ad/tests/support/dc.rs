@@ -9,8 +9,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 /// An OU of one test.
 #[derive(Debug, Clone)]
@@ -83,6 +83,12 @@ pub fn dc() -> &'static Dc {
             eprintln!(
                 "DIRSNAP_TEST_AD_* not set: starting the test DC with scripts/ad-server start test"
             );
+            // A DC that was already running belongs to whoever started it: leases leave it be.
+            let running = Command::new(root.join("scripts/ad-server"))
+                .args(["status", "test"])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            STARTED_HERE.store(!running, Ordering::SeqCst);
             let out = Command::new(root.join("scripts/ad-server"))
                 .args(["start", "test"])
                 .output()
@@ -114,6 +120,55 @@ pub fn dc() -> &'static Dc {
             root,
         }
     })
+}
+
+/// Set when this test process started the DC itself (no `DIRSNAP_TEST_AD_*`, not running).
+static STARTED_HERE: AtomicBool = AtomicBool::new(false);
+/// Leases held, and whether the last release stopped the DC.
+static LEASES: Mutex<(usize, bool)> = Mutex::new((0, false));
+
+/// The DC for the duration of one test. When the tests started the DC themselves, the last
+/// lease to be dropped stops it (so `cargo test` leaves no samba running) and the next lease
+/// starts it again; a DC from scripts/test or started by hand is never stopped.
+pub struct DcLease(&'static Dc);
+
+impl std::ops::Deref for DcLease {
+    type Target = Dc;
+    fn deref(&self) -> &Dc {
+        self.0
+    }
+}
+
+pub fn lease() -> DcLease {
+    let dc = dc();
+    let mut held = LEASES.lock().unwrap_or_else(|e| e.into_inner());
+    if held.1 {
+        let out = Command::new(dc.root.join("scripts/ad-server"))
+            .args(["start", &dc.name])
+            .output()
+            .expect("run scripts/ad-server");
+        assert!(
+            out.status.success(),
+            "scripts/ad-server start failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        held.1 = false;
+    }
+    held.0 += 1;
+    DcLease(dc)
+}
+
+impl Drop for DcLease {
+    fn drop(&mut self) {
+        let mut held = LEASES.lock().unwrap_or_else(|e| e.into_inner());
+        held.0 = held.0.saturating_sub(1);
+        if held.0 == 0 && STARTED_HERE.load(Ordering::SeqCst) {
+            let _ = Command::new(self.0.root.join("scripts/ad-server"))
+                .args(["stop", &self.0.name])
+                .output();
+            held.1 = true;
+        }
+    }
 }
 
 impl Dc {
