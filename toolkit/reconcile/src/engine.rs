@@ -163,6 +163,11 @@ struct Inst<'a> {
     owned_users: Vec<bool>,
     owned_groups: Vec<bool>,
     prev: Option<History<'a>>,
+    /// The AD snapshot was exported with a narrower user / group filter than the config's:
+    /// an IIJ ID object without an AD row may have one outside the snapshot, so it is not
+    /// deleted as an orphan.
+    users_partial: bool,
+    groups_partial: bool,
 }
 
 /// What the previous AD snapshot says about each object.
@@ -286,7 +291,7 @@ fn filter_width(
     config: Option<&LdapFilter>,
     class: Option<&LdapFilter>,
     export: Option<&str>,
-) -> Width {
+) -> (Width, bool) {
     let export = match export.map(dirsnap_filter::ldap::parse) {
         None => None,
         Some(Ok(f)) => Some(f),
@@ -294,31 +299,45 @@ fn filter_width(
             ctx.notes.push(format!(
                 "instance {inst}: the AD snapshot's recorded {what} filter does not parse; {key} is evaluated on every exported row"
             ));
-            return Width::Evaluate;
+            return (Width::Evaluate, false);
         }
     };
     // The exporter ANDs the object-class filter with the configured one: it bounds what any
     // config would select, so it counts as part of the config here.
     let class_parts: Vec<&LdapFilter> = class.map(conjuncts).unwrap_or_default();
     match (config, export.as_ref()) {
-        (None, None) => Width::Same,
-        (Some(c), Some(e)) if c == e => Width::Same,
-        (_, None) => Width::Evaluate,
+        (None, None) => (Width::Same, false),
+        (Some(c), Some(e)) if c == e => (Width::Same, false),
+        (_, None) => (Width::Evaluate, false),
         (c, Some(e)) => {
             let mut cs: Vec<&LdapFilter> = c.map(conjuncts).unwrap_or_default();
             cs.extend(class_parts.iter().copied());
             let es = conjuncts(e);
             let narrower = es.iter().all(|x| cs.contains(x));
             if narrower && cs.iter().all(|x| es.contains(x)) {
-                return Width::Same;
+                return (Width::Same, false);
             }
             if !narrower {
                 let shown = c.map_or_else(|| "(none: every object)".to_string(), |c| c.to_string());
                 wider(ctx, inst, what, key, &shown, &e.to_string());
             }
-            Width::Evaluate
+            (Width::Evaluate, !narrower)
         }
     }
+}
+
+/// An IIJ ID object with no AD row while the snapshot holds less than the config selects:
+/// its AD object may exist outside the snapshot, so it is not deleted.
+fn partial_skip(ctx: &mut Ctx, inst: &str, resource: Resource, name: &str, id: &str, what: &str) {
+    ctx.skipped.push(Skipped {
+        resource,
+        instance: Some(inst.into()),
+        name: name.to_string(),
+        keys: keys_of_iid(id),
+        reason: format!(
+            "FILTER_WIDER_THAN_SNAPSHOT: no AD {what} in the snapshot maps to it, but the snapshot was exported with a narrower filter than ad.ldap.filter.{what}, so whether its AD {what} exists is unknown; not deleted. Re-export AD with this config to decide"
+        ),
+    });
 }
 
 fn wider(ctx: &mut Ctx, inst: &str, what: &str, key: &str, config: &str, export: &str) {
@@ -329,7 +348,7 @@ fn wider(ctx: &mut Ctx, inst: &str, what: &str, key: &str, config: &str, export:
         format!("{key} ({what}s)"),
         BTreeMap::new(),
         format!(
-            "{key} is {config} but the AD snapshot was exported with {export}; the snapshot is the outer bound, so {what}s the new filter selects that the export filter did not are missing from this plan"
+            "{key} is {config} but the AD snapshot was exported with {export}; the snapshot is the outer bound, so {what}s the new filter selects that the export filter did not are missing from this plan, and IIJ ID {what}s without an AD row in the snapshot are not deleted (listed as skipped)"
         ),
         format!(
             "re-export AD with the new config (`dirsnap export ad --config …`) to see every {what} the new filter selects"
@@ -428,7 +447,7 @@ fn prepare<'a>(
         class(dirsnap_config::ObjectClass::User),
         class(dirsnap_config::ObjectClass::Group),
     );
-    let uw = filter_width(
+    let (uw, users_partial) = filter_width(
         ctx,
         name,
         "user",
@@ -437,7 +456,7 @@ fn prepare<'a>(
         user_class.as_ref(),
         input.ad.filters.user.as_deref(),
     );
-    let gw = filter_width(
+    let (gw, groups_partial) = filter_width(
         ctx,
         name,
         "group",
@@ -550,6 +569,8 @@ fn prepare<'a>(
         owned_users,
         owned_groups,
         prev,
+        users_partial,
+        groups_partial,
     })
 }
 
@@ -977,6 +998,10 @@ fn users<'a>(
                     continue;
                 }
                 None => {}
+            }
+            if inst.users_partial && !reasons.contains_key(&(x as u32)) {
+                partial_skip(ctx, iname, Resource::User, &u.user_name, &u.id, "user");
+                continue;
             }
             let (rule, reason) = reasons.get(&(x as u32)).cloned().unwrap_or_else(|| {
                 (
@@ -2579,6 +2604,10 @@ fn groups(ctx: &mut Ctx, insts: &[Inst<'_>], base: &IidIndex<'_>, us: &UsersStat
                 continue;
             }
             let (rule, reason) = why.reason(&g.display_name);
+            if inst.groups_partial && rule == "orphan" {
+                partial_skip(ctx, iname, Resource::Group, &g.display_name, &g.id, "group");
+                continue;
+            }
             let a = Action {
                 seq: 0,
                 op: Op::DeleteGroup,
