@@ -1668,11 +1668,25 @@ fn recreated_user_finding(
         ),
         None => (
             format!(
-                "the AD account {} was recreated (objectGUID {} replaced {old_guid}) and no IIJ ID user has its login ID any more: a new IIJ ID user is created",
+                "the AD account {} was recreated (objectGUID {} replaced {old_guid}) and no IIJ ID user with its login ID is visible, so a new IIJ ID user is planned. If the old user is in pending deletion — where Directory Sync puts the user of a deleted AD account, and which IIJ ID does not list over SCIM (assumption MK2) — the create fails with 409 (login ID taken) until that user is deleted for good (lifecycle table: Recreate user → error)",
                 user.dn, user.object_guid
             ),
-            Severity::Info,
+            Severity::Warning,
         ),
+    };
+    let (remediation, confidence) = if b.is_none() {
+        (
+            format!(
+                "look for {} in IIJ ID Console → Users pending deletion; if it is there, check this user's Microsoft 365 findings, then delete it for good before applying (or restore it instead, by giving the AD account the old linkage ID)",
+                user.label()
+            ),
+            Confidence::Low,
+        )
+    } else {
+        (
+            "confirm the recreation was intended; see this user's Microsoft 365 findings".into(),
+            Confidence::High,
+        )
     };
     ctx.finding(
         codes::RECREATED_USER,
@@ -1681,8 +1695,8 @@ fn recreated_user_finding(
         user_subject(user.label()),
         keys_of_ad(user),
         message,
-        "confirm the recreation was intended; see this user's Microsoft 365 findings".into(),
-        Confidence::High,
+        remediation,
+        confidence,
         Vec::new(),
     );
 }

@@ -49,6 +49,7 @@ scenarios!(
     user_reenters_scope_externalid_mismatch,
     user_recreated_while_pending,
     user_recreated_while_live,
+    user_recreated_old_user_hidden,
     group_create,
     group_rename,
     group_members_change,
