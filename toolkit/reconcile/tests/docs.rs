@@ -37,6 +37,18 @@ fn every_finding_code_has_a_section() {
 }
 
 #[test]
+fn the_user_guide_says_what_to_do_for_every_finding() {
+    let text = doc("guide.md");
+    for (code, _, _) in CATALOG {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("| `{code}` |"))),
+            "docs/guide.md's \"What to do when\" table has no row for {code}"
+        );
+    }
+}
+
+#[test]
 fn every_op_and_rule_is_documented() {
     let text = doc("plan-format.md");
     for op in Op::ALL {
