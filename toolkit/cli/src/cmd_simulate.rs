@@ -194,8 +194,12 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     let outcome = Verdict::of(&plan, &second);
     let report = outcome.to_json(&args.out, &plan, &summary, &second, started.elapsed());
     let text = serde_json::to_string_pretty(&report).map_err(runtime)? + "\n";
+    // Written last and renamed into place: its presence means the simulation ran to the end.
     let path = args.out.join("simulation.json");
-    std::fs::write(&path, &text).map_err(|e| runtime(format!("{}: {e}", path.display())))?;
+    let tmp = args.out.join(".simulation.json.tmp");
+    std::fs::write(&tmp, &text)
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|e| runtime(format!("{}: {e}", path.display())))?;
     if args.json {
         print!("{text}");
     } else {
