@@ -6,7 +6,7 @@ mod dc;
 #[path = "support/proxy.rs"]
 mod proxy;
 
-use dc::{ConfigSpec, Ou, b64, filetime, ldif_entry, ldif_group, ldif_ou, ldif_user};
+use dc::{ConfigSpec, Dc, Ou, b64, filetime, ldif_entry, ldif_group, ldif_ou, ldif_user};
 use dirsnap_ad::{AdError, ExportOptions, ExportSummary, NoProgress, PAGED_RESULTS_OID};
 use dirsnap_config::Secret;
 use dirsnap_model::{AdUser, MemberKind, Membership};
@@ -25,8 +25,8 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn password() -> Secret {
-    Secret::new(dc::dc().password.clone())
+fn password(dc: &Dc) -> Secret {
+    Secret::new(dc.password.clone())
 }
 
 struct Run {
@@ -45,12 +45,16 @@ fn run_dir(spec: &ConfigSpec) -> Run {
     }
 }
 
-fn export(spec: &ConfigSpec, options: &ExportOptions) -> (Run, Result<ExportSummary, AdError>) {
+fn export(
+    dc: &Dc,
+    spec: &ConfigSpec,
+    options: &ExportOptions,
+) -> (Run, Result<ExportSummary, AdError>) {
     let run = run_dir(spec);
     let cfg = dirsnap_config::load_config(&run.config).unwrap();
     let res = runtime().block_on(dirsnap_ad::export(
         &cfg,
-        &password(),
+        &password(dc),
         &run.out,
         options,
         &NoProgress,
@@ -85,11 +89,11 @@ fn members_of<'a>(t: &'a Tables<Ad>, group_cn: &str) -> Vec<&'a Membership> {
         .collect()
 }
 
-/// 3,000 users and a 2,000-member group, seeded once per test process.
-fn bulk() -> &'static (Ou, Vec<String>) {
+/// 3,000 users and a 2,000-member group, seeded once per test process (they stay in the
+/// DC's database when the last lease stops it and the next starts it again).
+fn bulk(dc: &Dc) -> &'static (Ou, Vec<String>) {
     static BULK: OnceLock<(Ou, Vec<String>)> = OnceLock::new();
     BULK.get_or_init(|| {
-        let dc = dc::dc();
         let ou = dc.unique_ou("bulk");
         let mut ldif = ldif_ou(&ou.dn);
         let mut dns = Vec::new();
@@ -121,8 +125,9 @@ fn bulk() -> &'static (Ou, Vec<String>) {
 
 #[test]
 fn paged_3000_users_with_page_size_500_sends_and_follows_the_paged_control() {
-    let dc = dc::dc();
-    let (ou, _) = bulk();
+    let lease = dc::lease();
+    let dc = &*lease;
+    let (ou, _) = bulk(dc);
     let rt = runtime();
     let proxy = rt.block_on(Proxy::start(format!("{}:389", dc.ip)));
     let mut spec = ConfigSpec::new(dc, &ou.dn);
@@ -131,7 +136,7 @@ fn paged_3000_users_with_page_size_500_sends_and_follows_the_paged_control() {
         page_size: 500,
         ..ExportOptions::default()
     };
-    let (run, res) = export(&spec, &options);
+    let (run, res) = export(dc, &spec, &options);
     let summary = res.unwrap();
     assert_eq!(summary.users, 3000);
     let t = read(&run.out);
@@ -207,8 +212,9 @@ fn paged_3000_users_with_page_size_500_sends_and_follows_the_paged_control() {
 
 #[test]
 fn group_of_2000_members_read_with_forced_small_ranges() {
-    let dc = dc::dc();
-    let (ou, dns) = bulk();
+    let lease = dc::lease();
+    let dc = &*lease;
+    let (ou, dns) = bulk(dc);
     let rt = runtime();
     let proxy = rt.block_on(Proxy::start(format!("{}:389", dc.ip)));
     let mut spec = ConfigSpec::new(dc, &ou.dn);
@@ -217,7 +223,7 @@ fn group_of_2000_members_read_with_forced_small_ranges() {
         member_range_step: Some(300),
         ..ExportOptions::default()
     };
-    let (run, res) = export(&spec, &options);
+    let (run, res) = export(dc, &spec, &options);
     let summary = res.unwrap();
     assert_eq!(
         summary.ranged_groups, 1,
@@ -278,7 +284,8 @@ fn group_of_2000_members_read_with_forced_small_ranges() {
 
 #[test]
 fn disabled_expired_and_japanese_accounts() {
-    let dc = dc::dc();
+    let lease = dc::lease();
+    let dc = &*lease;
     let ou = dc.unique_ou("accounts");
     let t = &ou.token;
     let past = filetime(1_577_836_800); // 2020-01-01T00:00:00Z
@@ -338,7 +345,7 @@ fn disabled_expired_and_japanese_accounts() {
     dc.seed(&ldif);
 
     let spec = ConfigSpec::new(dc, &ou.dn);
-    let (run, res) = export(&spec, &ExportOptions::default());
+    let (run, res) = export(dc, &spec, &ExportOptions::default());
     let summary = res.unwrap();
     let tables = read(&run.out);
     let users = by_sam(&tables);
@@ -438,7 +445,8 @@ fn disabled_expired_and_japanese_accounts() {
 
 #[test]
 fn rename_and_move_keep_object_guid_and_memberships() {
-    let dc = dc::dc();
+    let lease = dc::lease();
+    let dc = &*lease;
     let ou = dc.unique_ou("move");
     let (a, b) = (format!("OU=a,{}", ou.dn), format!("OU=b,{}", ou.dn));
     let u1 = format!("CN=u1,{a}");
@@ -452,10 +460,10 @@ fn rename_and_move_keep_object_guid_and_memberships() {
     dc.seed(&ldif);
 
     let spec = ConfigSpec::new(dc, &ou.dn);
-    let (run1, res) = export(&spec, &ExportOptions::default());
+    let (run1, res) = export(dc, &spec, &ExportOptions::default());
     res.unwrap();
     dc.ldap_tool("ldapmodrdn", &["-r", "-s", &b, &u1, "CN=u1 renamed"], None);
-    let (run2, res) = export(&spec, &ExportOptions::default());
+    let (run2, res) = export(dc, &spec, &ExportOptions::default());
     res.unwrap();
     let (t1, t2) = (read(&run1.out), read(&run2.out));
     let sam = format!("{}u1", ou.token);
@@ -487,7 +495,8 @@ fn rename_and_move_keep_object_guid_and_memberships() {
 
 #[test]
 fn iij_in_chain_filter_selects_direct_and_nested_members() {
-    let dc = dc::dc();
+    let lease = dc::lease();
+    let dc = &*lease;
     let ou = dc.unique_ou("chain");
     let t = &ou.token;
     let dn = |cn: &str| format!("CN={cn},{}", ou.dn);
@@ -510,7 +519,7 @@ fn iij_in_chain_filter_selects_direct_and_nested_members() {
         "memberOf:1.2.840.113556.1.4.1941:={}",
         dn("IID_IDaaS user group")
     ));
-    let (run, res) = export(&spec, &ExportOptions::default());
+    let (run, res) = export(dc, &spec, &ExportOptions::default());
     let summary = res.unwrap();
     let tables = read(&run.out);
     let names: BTreeSet<String> = by_sam(&tables).into_keys().collect();
@@ -544,8 +553,7 @@ fn iij_in_chain_filter_selects_direct_and_nested_members() {
     assert_eq!(summary.members_out_of_scope, 1);
 }
 
-fn small_ou(tag: &str) -> Ou {
-    let dc = dc::dc();
+fn small_ou(dc: &Dc, tag: &str) -> Ou {
     let ou = dc.unique_ou(tag);
     let mut ldif = ldif_ou(&ou.dn);
     ldif.push_str(&ldif_user(
@@ -570,8 +578,9 @@ fn leftovers(run: &Run) -> Vec<String> {
 
 #[test]
 fn ldaps_and_starttls_verify_with_the_generated_ca_and_a_wrong_ca_fails_clearly() {
-    let dc = dc::dc();
-    let ou = small_ou("tls");
+    let lease = dc::lease();
+    let dc = &*lease;
+    let ou = small_ou(dc, "tls");
     let with_ca = |ca: &Path| ExportOptions {
         ca_file: Some(ca.to_path_buf()),
         ..ExportOptions::default()
@@ -580,7 +589,7 @@ fn ldaps_and_starttls_verify_with_the_generated_ca_and_a_wrong_ca_fails_clearly(
     let mut ldaps = ConfigSpec::new(dc, &ou.dn);
     ldaps.addresses = vec![dc.ldaps_url.clone()];
     ldaps.verify_mode = true;
-    let (_, res) = export(&ldaps, &with_ca(&dc.ca));
+    let (_, res) = export(dc, &ldaps, &with_ca(&dc.ca));
     let s = res.unwrap();
     assert_eq!(s.users, 1);
     assert_eq!(s.server, format!("ldaps://{}:636", dc.ip));
@@ -588,7 +597,7 @@ fn ldaps_and_starttls_verify_with_the_generated_ca_and_a_wrong_ca_fails_clearly(
     let mut starttls = ConfigSpec::new(dc, &ou.dn);
     starttls.encryption = "start_tls";
     starttls.verify_mode = true;
-    let (_, res) = export(&starttls, &with_ca(&dc.ca));
+    let (_, res) = export(dc, &starttls, &with_ca(&dc.ca));
     assert!(res.unwrap().server.contains("StartTLS"));
 
     // A CA that did not issue the DC's certificate.
@@ -608,7 +617,7 @@ fn ldaps_and_starttls_verify_with_the_generated_ca_and_a_wrong_ca_fails_clearly(
         .unwrap();
     assert!(status.success());
     for spec in [&ldaps, &starttls] {
-        let (run, res) = export(spec, &with_ca(&wrong));
+        let (run, res) = export(dc, spec, &with_ca(&wrong));
         let err = res.unwrap_err();
         let msg = err.to_string();
         assert!(matches!(err, AdError::Unreachable(_)), "{msg}");
@@ -622,8 +631,9 @@ fn ldaps_and_starttls_verify_with_the_generated_ca_and_a_wrong_ca_fails_clearly(
 
 #[test]
 fn wrong_password_names_the_bind_dn_never_the_password_and_writes_nothing() {
-    let dc = dc::dc();
-    let ou = small_ou("badpw");
+    let lease = dc::lease();
+    let dc = &*lease;
+    let ou = small_ou(dc, "badpw");
     let spec = ConfigSpec::new(dc, &ou.dn);
     let run = run_dir(&spec);
     let cfg = dirsnap_config::load_config(&run.config).unwrap();
@@ -652,12 +662,13 @@ fn wrong_password_names_the_bind_dn_never_the_password_and_writes_nothing() {
 
 #[test]
 fn first_address_unreachable_the_second_is_used() {
-    let dc = dc::dc();
-    let ou = small_ou("failover");
+    let lease = dc::lease();
+    let dc = &*lease;
+    let ou = small_ou(dc, "failover");
     let mut spec = ConfigSpec::new(dc, &ou.dn);
     // Nothing listens on 127.0.0.254:389 (the DC binds its own address only).
     spec.addresses = vec!["127.0.0.254".into(), dc.ip.clone()];
-    let (run, res) = export(&spec, &ExportOptions::default());
+    let (run, res) = export(dc, &spec, &ExportOptions::default());
     let s = res.unwrap();
     assert_eq!(s.server, format!("ldap://{}:389", dc.ip));
     assert_eq!(s.users, 1);
@@ -667,7 +678,7 @@ fn first_address_unreachable_the_second_is_used() {
     );
 
     spec.addresses = vec!["127.0.0.254".into(), "127.0.0.253".into()];
-    let (run, res) = export(&spec, &ExportOptions::default());
+    let (run, res) = export(dc, &spec, &ExportOptions::default());
     let msg = res.unwrap_err().to_string();
     assert!(
         msg.contains("127.0.0.254") && msg.contains("127.0.0.253"),
@@ -679,7 +690,8 @@ fn first_address_unreachable_the_second_is_used() {
 
 #[test]
 fn include_deleted_adds_tombstones_marked_deleted() {
-    let dc = dc::dc();
+    let lease = dc::lease();
+    let dc = &*lease;
     let ou = dc.unique_ou("deleted");
     let mut ldif = ldif_ou(&ou.dn);
     for u in ["keep", "gone"] {
@@ -687,17 +699,18 @@ fn include_deleted_adds_tombstones_marked_deleted() {
     }
     dc.seed(&ldif);
     let spec = ConfigSpec::new(dc, &ou.dn);
-    let (run1, res) = export(&spec, &ExportOptions::default());
+    let (run1, res) = export(dc, &spec, &ExportOptions::default());
     res.unwrap();
     let gone_sam = format!("{}gone", ou.token);
     let gone = by_sam(&read(&run1.out))[&gone_sam].clone();
     dc.ldap_tool("ldapdelete", &[&format!("CN=gone,{}", ou.dn)], None);
 
-    let (run2, res) = export(&spec, &ExportOptions::default());
+    let (run2, res) = export(dc, &spec, &ExportOptions::default());
     assert_eq!(res.unwrap().users, 1);
     assert!(!by_sam(&read(&run2.out)).contains_key(&gone_sam));
 
     let (run3, res) = export(
+        dc,
         &spec,
         &ExportOptions {
             include_deleted: true,
@@ -728,9 +741,10 @@ fn include_deleted_adds_tombstones_marked_deleted() {
 
 #[test]
 fn missing_base_dn_on_the_server_is_named() {
-    let dc = dc::dc();
+    let lease = dc::lease();
+    let dc = &*lease;
     let spec = ConfigSpec::new(dc, &format!("OU=does-not-exist,{}", dc.base_dn));
-    let (run, res) = export(&spec, &ExportOptions::default());
+    let (run, res) = export(dc, &spec, &ExportOptions::default());
     let msg = res.unwrap_err().to_string();
     assert!(
         msg.contains("noSuchObject") && msg.contains("ad.ldap.base_dn"),

@@ -192,8 +192,8 @@ fn check_all(args: &Args, report: &mut Report) -> Result<(), CliError> {
             .map(|k| format!("{} (line {})", k.key, k.line))
             .collect();
         text.push_str(&format!(
-            "\n{} keys kept but not interpreted by dirsnap: {}{}",
-            config.unknown_keys.len(),
+            "\n{} kept but not interpreted by dirsnap: {}{}",
+            count(config.unknown_keys.len(), "key"),
             keys.join(", "),
             if config.unknown_keys.len() > 5 {
                 ", …"
@@ -426,8 +426,10 @@ async fn check_ad(args: &Args, config: &DsConfig, password: Option<&Secret>, rep
         Ok(s) if s.users == 0 => report.warn(
             "ad.selected",
             format!(
-                "the filters select no users under {} (and {} groups), on {}",
-                s.base_dn, s.groups, s.url
+                "the filters select no users under {} (and {}), on {}",
+                s.base_dn,
+                count(s.groups, "group"),
+                s.url
             ),
             "check ad.ldap.base_dn and ad.ldap.filter.user: a sync would treat every IIJ ID \
              user this instance owns as deleted from AD",
@@ -436,8 +438,11 @@ async fn check_ad(args: &Args, config: &DsConfig, password: Option<&Secret>, rep
             "ad.selected",
             Status::Pass,
             format!(
-                "the filters select {} users and {} groups under {} (on {})",
-                s.users, s.groups, s.base_dn, s.url
+                "the filters select {} and {} under {} (on {})",
+                count(s.users, "user"),
+                count(s.groups, "group"),
+                s.base_dn,
+                s.url
             ),
         ),
         Err(e) => report.fail(
@@ -456,18 +461,18 @@ fn check_expiry(args: &Args, token: &Secret, report: &mut Report) {
             "iid.token.expiry",
             Status::Pass,
             format!(
-                "access token expires {} (in {} days)",
+                "access token expires {} (in {})",
                 when(expires),
-                (expires - now).num_days()
+                count((expires - now).num_days(), "day")
             ),
         ),
         TokenCheck::ExpiresSoon { expires } => report.warn(
             "iid.token.expiry",
             format!(
-                "access token expires {} (in {} h, within {} days)",
+                "access token expires {} (in {} h, within {})",
                 when(expires),
                 (expires - now).num_hours(),
-                args.warn_days
+                count(args.warn_days, "day")
             ),
             format!(
                 "issue a new token in {TOKEN_CONSOLE} before then, with the four scopes, and \
@@ -681,7 +686,7 @@ async fn check_iid(args: &Args, config: &DsConfig, token: Option<&Secret>, repor
                 "access token accepted (GET Users?count=1 → {}{})",
                 r.status,
                 total(r)
-                    .map(|n| format!("; the tenant holds {n} users"))
+                    .map(|n| format!("; the tenant holds {}", count(n, "user")))
                     .unwrap_or_default()
             ),
         ),
@@ -741,7 +746,7 @@ async fn check_iid(args: &Args, config: &DsConfig, token: Option<&Secret>, repor
                 "{}{}",
                 r.status,
                 group_total
-                    .map(|n| format!("; the tenant holds {n} groups"))
+                    .map(|n| format!("; the tenant holds {}", count(n, "group")))
                     .unwrap_or_default()
             )
         }),
@@ -767,7 +772,8 @@ async fn check_iid(args: &Args, config: &DsConfig, token: Option<&Secret>, repor
             Err(e) => Err(e),
         };
         // Past authorisation any answer will do: no resource has the nil id, so nothing
-        // changed.
+        // changed. That IIJ ID checks the scope before the resource is assumption A11
+        // (docs/iij-assumptions.md).
         let verdict = match probe {
             Ok(r) => Ok(format!("{}", r.status)),
             Err(ScimError::Status { status, .. }) => Ok(format!("{status}, as expected")),
@@ -818,7 +824,7 @@ async fn check_iid(args: &Args, config: &DsConfig, token: Option<&Secret>, repor
                 format!(
                     "iid.scim.filter.{key} accepted by the server{}",
                     total(&r)
-                        .map(|n| format!(": it selects {n} {}", kind.to_ascii_lowercase()))
+                        .map(|n| format!(": it selects {}", count(n, key)))
                         .unwrap_or_default()
                 ),
             ),
@@ -884,8 +890,8 @@ fn finish(args: &Args, report: &Report) -> Result<(), CliError> {
         println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     } else {
         println!(
-            "\n{pass} passed, {warn} warning{}, {fail} failed, {skip} not run",
-            if warn == 1 { "" } else { "s" }
+            "\n{pass} passed, {}, {fail} failed, {skip} not run",
+            count(warn, "warning")
         );
     }
     match code {
@@ -896,8 +902,31 @@ fn finish(args: &Args, report: &Report) -> Result<(), CliError> {
                 .into(),
         )),
         _ => Err(CliError::Runtime(format!(
-            "{fail} check{} failed; each ✗ line says what to do",
-            if fail == 1 { "" } else { "s" }
+            "{} failed; each ✗ line says what to do",
+            count(fail, "check")
         ))),
+    }
+}
+
+/// `n noun`, the noun in the plural unless `n` is 1 (every noun counted here takes an -s).
+fn count(n: impl std::fmt::Display, noun: &str) -> String {
+    let n = n.to_string();
+    if n == "1" {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::count;
+
+    #[test]
+    fn counts_agree_with_their_noun() {
+        assert_eq!(count(0usize, "group"), "0 groups");
+        assert_eq!(count(1u64, "group"), "1 group");
+        assert_eq!(count(2i64, "day"), "2 days");
+        assert_eq!(count(11u32, "user"), "11 users");
     }
 }

@@ -6,7 +6,7 @@ use crate::output::spinner;
 use dirsnap_m365::{
     CredentialInputs, CsvOptions, DEFAULT_AUTHORITY, DEFAULT_GRAPH_URL, DEFAULT_SCOPE,
     ENV_AUTHORITY, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_SCOPE, ENV_TENANT_ID, ExportReport,
-    GraphOptions, M365Error, Progress, RetryPolicy, Secret,
+    GraphOptions, M365Error, Progress, Secret,
 };
 use indicatif::ProgressBar;
 use std::io::IsTerminal;
@@ -135,10 +135,7 @@ fn export_graph(args: &Args, quiet: bool) -> Result<ExportReport, CliError> {
     options.page_size = args.page_size;
     options.include_deleted = !args.no_deleted;
     options.timeout = Duration::from_secs(args.timeout);
-    options.retry = RetryPolicy {
-        max_attempts: args.max_attempts,
-        ..RetryPolicy::default()
-    };
+    options.retry.max_attempts = args.max_attempts;
 
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -205,7 +205,7 @@ fn a_good_setup_passes_every_check_and_exits_0() {
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert!(!all.contains('✗') && all.contains('✓'), "{all}");
     assert!(
-        all.contains(&format!("select {} users and 1 groups", s.users)),
+        all.contains(&format!("select {} users and 1 group under", s.users)),
         "{all}"
     );
     assert!(all.contains("0 failed"), "{all}");

@@ -4,7 +4,7 @@
 
 use crate::auth::{ClientCredentials, Credentials, Redactor};
 use crate::error::M365Error;
-use crate::retry::{RetryPolicy, is_retryable_status, retry_after};
+use crate::retry::{GiveUp, RetryPolicy, graph_default, retry_after};
 use chrono::{DateTime, Utc};
 use dirsnap_config::Secret;
 use dirsnap_model::M365User;
@@ -76,7 +76,7 @@ impl GraphOptions {
         Ok(GraphOptions {
             graph_url: parse_graph_url(graph_url)?,
             credentials,
-            retry: RetryPolicy::default(),
+            retry: graph_default(),
             page_size: MAX_PAGE_SIZE,
             include_deleted: true,
             timeout: Duration::from_secs(120),
@@ -156,13 +156,15 @@ impl Transport {
         progress: &mut dyn FnMut(Progress<'_>),
     ) -> Result<reqwest::Response, M365Error> {
         let max = self.retry.max_attempts.max(1);
+        let started = Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
             self.stats.requests += 1;
             tracing::debug!(method, url, attempt, "request");
-            let (reason, wait) = match build().send().await {
-                Ok(resp) if is_retryable_status(resp.status()) => {
+            // Every request here (GETs, the client-credentials token POST) is safe to repeat.
+            let (reason, asked) = match build().send().await {
+                Ok(resp) if self.retry.retries_status(resp.status(), true) => {
                     let status = resp.status();
                     let asked = retry_after(resp.headers(), Utc::now());
                     let body = resp.text().await.unwrap_or_default();
@@ -172,20 +174,7 @@ impl Transport {
                     let reason = self
                         .redactor
                         .clean(&format!("HTTP {status}{}", error_suffix(&body)));
-                    if let Some(asked) = asked
-                        && asked > self.retry.max_retry_after
-                    {
-                        return Err(M365Error::Http {
-                            url: url.to_string(),
-                            message: format!(
-                                "{reason}: the server asks to wait {}s (Retry-After), more than the \
-                                 {}s dirsnap waits; try again later",
-                                asked.as_secs(),
-                                self.retry.max_retry_after.as_secs()
-                            ),
-                        });
-                    }
-                    (reason, asked.unwrap_or_else(|| self.retry.backoff(attempt)))
+                    (reason, asked)
                 }
                 Ok(resp) => return Ok(resp),
                 Err(e) if e.is_builder() => {
@@ -193,17 +182,24 @@ impl Transport {
                         self.redactor.clean(&format!("{url}: {}", error_chain(&e))),
                     ));
                 }
-                Err(e) => (
-                    self.redactor.clean(&error_chain(&e)),
-                    self.retry.backoff(attempt),
-                ),
+                Err(e) => (self.redactor.clean(&error_chain(&e)), None),
             };
-            if attempt >= max {
-                return Err(M365Error::Http {
-                    url: url.to_string(),
-                    message: format!("gave up after {attempt} attempts; last: {reason}"),
-                });
-            }
+            let wait = match self.retry.next_wait(attempt, started.elapsed(), asked) {
+                Ok(wait) => wait,
+                Err(give_up) => {
+                    let message = match give_up {
+                        GiveUp::Attempts { .. } => format!("{give_up}; last: {reason}"),
+                        GiveUp::RetryAfter { .. } => format!("{reason}: {give_up}"),
+                        GiveUp::Budget { .. } => {
+                            format!("gave up after {attempt} attempts ({give_up}); last: {reason}")
+                        }
+                    };
+                    return Err(M365Error::Http {
+                        url: url.to_string(),
+                        message,
+                    });
+                }
+            };
             tracing::info!(
                 url,
                 reason = %reason,

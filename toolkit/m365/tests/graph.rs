@@ -99,6 +99,46 @@ async fn progress_reports_each_page_and_the_retry_after_wait() {
 }
 
 #[tokio::test]
+async fn a_retry_after_past_the_budget_fails_at_once_and_a_501_is_not_retried() {
+    for (status, retry_after, says) in [
+        (503, Some("400"), "400s (Retry-After)"),
+        (501, None, "HTTP 501"),
+    ] {
+        let fx = start(
+            FixtureTenant::default(),
+            vec![Fault {
+                endpoint: Endpoint::Users,
+                page: 0,
+                status,
+                retry_after: retry_after.map(String::from),
+                times: 100,
+            }],
+            100,
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let mut retries = 0;
+        let started = std::time::Instant::now();
+        let e = dirsnap_m365::export_graph(options(&fx, None), &dir.path().join("s"), &mut |p| {
+            if let Progress::Retry { .. } = p {
+                retries += 1;
+            }
+        })
+        .await
+        .unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{status}: it waited"
+        );
+        assert_eq!(retries, 0, "{status}");
+        let text = e.to_string();
+        assert!(text.contains(says), "{status}: {text}");
+        let answered: Vec<u16> = fx.requests().iter().map(|r| r.status).collect();
+        assert_eq!(answered, vec![status], "{status}: one request, not retried");
+        assert!(!dir.path().join("s").exists());
+    }
+}
+
+#[tokio::test]
 async fn a_user_deleted_during_the_export_is_kept_once() {
     let tenant = FixtureTenant {
         users: vec![user("a", "a@x.jp"), user("b", "b@x.jp")],

@@ -1,5 +1,5 @@
 use crate::error::{ScimError, ScimErrorBody, scope_for};
-use crate::retry::{RetryPolicy, parse_retry_after};
+use crate::retry::{GiveUp, RetryPolicy};
 use crate::token::jwt_expiry;
 use dirsnap_config::Secret;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
@@ -185,11 +185,7 @@ impl ScimClient {
             let (retry_after, last) = match req.send().await {
                 Ok(resp) => {
                     let status = resp.status();
-                    let retry_after = resp
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| parse_retry_after(v, chrono::Utc::now()));
+                    let retry_after = crate::retry::retry_after(resp.headers(), chrono::Utc::now());
                     let etag = resp
                         .headers()
                         .get(reqwest::header::ETAG)
@@ -244,10 +240,7 @@ impl ScimClient {
                                 body: parsed,
                             });
                         }
-                        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
-                            (retry_after, format!("HTTP {}", status.as_u16()))
-                        }
-                        s if s.is_server_error() && idempotent => {
+                        s if self.retry.retries_status(s, idempotent) => {
                             (retry_after, format!("HTTP {}", s.as_u16()))
                         }
                         _ => {
@@ -289,17 +282,26 @@ impl ScimClient {
         retry_after: Option<Duration>,
         last: String,
     ) -> Result<(), ScimError> {
-        let policy = &self.retry;
-        let delay = policy.delay(attempt, retry_after);
-        if attempt >= policy.max_attempts || started.elapsed() + delay > policy.budget {
-            return Err(ScimError::RetriesExhausted {
-                method: method.to_string(),
-                url: url.to_string(),
-                attempts: attempt,
-                elapsed_secs: started.elapsed().as_secs_f64(),
-                last,
-            });
-        }
+        let delay = match self
+            .retry
+            .next_wait(attempt, started.elapsed(), retry_after)
+        {
+            Ok(delay) => delay,
+            Err(give_up) => {
+                // The error names the attempts; a long Retry-After or the budget it adds.
+                let last = match give_up {
+                    GiveUp::Attempts { .. } => last,
+                    _ => format!("{last}; {give_up}"),
+                };
+                return Err(ScimError::RetriesExhausted {
+                    method: method.to_string(),
+                    url: url.to_string(),
+                    attempts: attempt,
+                    elapsed_secs: started.elapsed().as_secs_f64(),
+                    last,
+                });
+            }
+        };
         tracing::debug!(%method, %url, attempt, delay_ms = delay.as_millis() as u64, reason = %last, "retrying SCIM request");
         tokio::time::sleep(delay).await;
         Ok(())

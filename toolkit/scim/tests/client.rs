@@ -21,6 +21,7 @@ fn client(server: &MockServer) -> ScimClient {
         base_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(50),
         budget: Duration::from_secs(10),
+        ..RetryPolicy::default()
     };
     ScimClient::new(o).unwrap()
 }
@@ -206,6 +207,28 @@ async fn persistent_5xx_gives_up_after_the_attempt_budget() {
 }
 
 #[tokio::test]
+async fn retry_after_past_the_budget_fails_at_once_and_says_why() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "60"))
+        .mount(&server)
+        .await;
+    let started = std::time::Instant::now();
+    let e = client(&server).get("Users/x").await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(5), "it waited");
+    assert!(
+        matches!(e, ScimError::RetriesExhausted { attempts: 1, .. }),
+        "{e}"
+    );
+    let text = e.to_string();
+    assert!(
+        text.contains("HTTP 429") && text.contains("60s (Retry-After)"),
+        "{text}"
+    );
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn post_is_not_retried_on_500() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
@@ -309,6 +332,7 @@ async fn connection_refused_is_retried_then_reported() {
         base_delay: Duration::from_millis(1),
         max_delay: Duration::from_millis(5),
         budget: Duration::from_secs(5),
+        ..RetryPolicy::default()
     };
     let e = ScimClient::new(o).unwrap().get("Users").await.unwrap_err();
     assert!(
