@@ -751,15 +751,21 @@ async fn check_iid(args: &Args, config: &DsConfig, token: Option<&Secret>, repor
             )
         }),
     ));
+    // Assumption A11 (docs/iij-assumptions.md), switchable per run or in config.yml.
+    let probe_off = args.no_write_probe
+        || config.dirsnap.profile.get("check_write_scopes")
+            == Some(&serde_json::Value::Bool(false));
     for (scope, kind) in [
         ("escim_write_users", "Users"),
         ("escim_write_groups", "Groups"),
     ] {
-        if args.no_write_probe {
+        if probe_off {
             report.warn(
                 format!("iid.scope.{scope}"),
-                format!("scope {scope}: not verified (--no-write-probe)"),
-                "run check without --no-write-probe, or confirm the scopes in the console",
+                format!(
+                    "scope {scope}: not verified (--no-write-probe or dirsnap.profile.check_write_scopes: false)"
+                ),
+                "confirm the scopes in the console, or let check probe them",
             );
             continue;
         }
