@@ -726,7 +726,7 @@ impl Drop for Scim2 {
 }
 
 #[test]
-fn the_first_run_converges_on_scim2_server() {
+fn the_first_run_and_a_change_converge_on_scim2_server() {
     let _one = DOMAINS.lock().unwrap_or_else(|e| e.into_inner());
     let mut running = Running(Vec::new());
     let a = start_domain("e2ea", "127.0.0.21", &mut running);
@@ -791,4 +791,43 @@ fn the_first_run_converges_on_scim2_server() {
         &d.join("plan2"),
     );
     assert!(p2.actions().is_empty(), "not converged: {}", p2.show());
+
+    // The change cycle against scim2-server too: an account disabled, a member swapped.
+    a.modify(&format!(
+        "dn: CN=alice,{0}\nchangetype: modify\nreplace: userAccountControl\nuserAccountControl: 514\n\n\
+         dn: CN=Sales,{0}\nchangetype: modify\ndelete: member\nmember: CN=bob,{0}\n-\nadd: member\nmember: CN=frank,{0}\n\n",
+        a.sync
+    ));
+    export_ad(&a, &cfg, &d.join("a2"));
+    let p3 = reconcile(
+        &cfg,
+        &[&d.join("a2")],
+        &[&d.join("a1")],
+        &d.join("iid1"),
+        &d.join("plan3"),
+    );
+    assert!(
+        p3.has("disable_user", "alice@e2ea.example", "disable"),
+        "{}",
+        p3.show()
+    );
+    assert_eq!(p3.count("add_members"), 1, "{}", p3.show());
+    assert_eq!(p3.count("remove_members"), 1, "{}", p3.show());
+    replay(&p3, &cfg, &url, &[]);
+    export_iid(&tenant, &url, &d.join("iid2"));
+    let (users, groups) = read_tenant(&d.join("iid2"));
+    assert!(!users["alice@e2ea.example"], "{users:?}");
+    assert!(users["bob@e2ea.example"], "{users:?}");
+    assert_eq!(
+        groups["Sales"],
+        vec!["alice@e2ea.example", "frank@e2ea.example"]
+    );
+    let p4 = reconcile(
+        &cfg,
+        &[&d.join("a2")],
+        &[&d.join("a1")],
+        &d.join("iid2"),
+        &d.join("plan4"),
+    );
+    assert!(p4.actions().is_empty(), "not converged: {}", p4.show());
 }
