@@ -7,7 +7,8 @@ use dirsnap_config::{Threshold, load_config, load_secrets};
 use dirsnap_model::scim_json::LinkingIdPath;
 use dirsnap_reconcile::Op;
 use dirsnap_replay::{
-    DeleteLimit, Outcome, Progress, ReplayError, ReplayOptions, ReplaySummary, load_plan, replay,
+    DeleteLimit, Outcome, Progress, ReplayError, ReplayOptions, ReplaySummary, Verification,
+    VerifyOptions, check_verify_inputs, load_plan, replay, verify,
 };
 use dirsnap_scim::{ClientOptions, ScimClient};
 use std::path::PathBuf;
@@ -51,6 +52,10 @@ pub struct Args {
     /// Seconds before one request times out.
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,
+    /// After applying, re-read the objects the plan touched, reconcile the plan's own inputs
+    /// again and report every action still pending (exit 1 unless none is).
+    #[arg(long)]
+    pub verify: bool,
 }
 
 struct Bar {
@@ -99,6 +104,46 @@ fn resume_command() -> String {
         .map(|a| shell_quote(a))
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+fn print_verification(v: &Verification) {
+    eprintln!(
+        "verify: re-read {} user(s) and {} group(s) the plan touched and reconciled its inputs again",
+        v.users_read, v.groups_read
+    );
+    for n in &v.notes {
+        eprintln!("verify: note: {n}");
+    }
+    if v.converged() {
+        eprintln!("verify: converged: no action is pending");
+        return;
+    }
+    eprintln!(
+        "verify: NOT converged: {} action(s) still pending:",
+        v.pending.len()
+    );
+    for p in &v.pending {
+        let a = &p.action;
+        let who = a
+            .user_name
+            .as_deref()
+            .map(|u| format!("user {u}"))
+            .or_else(|| a.display_name.as_deref().map(|g| format!("group {g}")))
+            .unwrap_or_else(|| {
+                format!(
+                    "{} {}",
+                    a.resource.as_str(),
+                    a.target.as_deref().unwrap_or("?")
+                )
+            });
+        let id = a
+            .target
+            .as_deref()
+            .map(|t| format!(" ({t})"))
+            .unwrap_or_default();
+        eprintln!("  pending: {} {who}{id}", a.op.as_str());
+        eprintln!("    why: {}", p.why);
+    }
 }
 
 fn print_summary(s: &ReplaySummary) {
@@ -190,6 +235,21 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     client_options.ca_file = args.ca_file.clone();
     client_options.timeout = Duration::from_secs(args.timeout.max(1));
     let client = ScimClient::new(client_options).map_err(|e| CliError::Input(e.to_string()))?;
+    let verify_options = VerifyOptions {
+        config: Some(config.clone()),
+        linking_id: options.linking_id.clone(),
+        concurrency: options.concurrency,
+    };
+    if args.verify {
+        if args.dry_run {
+            return Err(CliError::Input(
+                "--verify checks what a replay applied, and --dry-run applies nothing; use one or the other".into(),
+            ));
+        }
+        // Before anything is applied: a verification that cannot run must not be found out
+        // after the writes.
+        check_verify_inputs(&plan, &verify_options).map_err(|e| CliError::Input(e.to_string()))?;
+    }
 
     let multi = indicatif::MultiProgress::new();
     let bar = Bar {
@@ -231,12 +291,34 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
             if !quiet || !s.failures.is_empty() {
                 print_summary(&s);
             }
+            let verification = if args.verify {
+                let v = runtime
+                    .block_on(verify(&client, &plan, &verify_options, &s.failures))
+                    .map_err(verify_error)?;
+                if !quiet || !v.converged() {
+                    print_verification(&v);
+                }
+                Some(v)
+            } else {
+                None
+            };
             let failed = s.total().failed + s.total().skipped;
             if failed > 0 {
                 return Err(CliError::Runtime(format!(
                     "{failed} action(s) failed or were skipped (see above and the journal); \
                      fix the cause and run the same command again to retry only those: {}",
                     resume_command()
+                )));
+            }
+            if let Some(v) = verification
+                && !v.converged()
+            {
+                return Err(CliError::Runtime(format!(
+                    "every action was applied, but the tenant did not converge: {} action(s) \
+                     are still pending (listed above). Running the same command again sends \
+                     nothing (the journal says done); read why, then reconcile again from a \
+                     fresh `dirsnap export iid` for a plan of what is left",
+                    v.pending.len()
                 )));
             }
             Ok(())
@@ -262,10 +344,18 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
                     .display()
             )))
         }
-        Err(e @ (ReplayError::Plan(_) | ReplayError::Stale(_))) => {
-            Err(CliError::Input(e.to_string()))
-        }
-        Err(e @ ReplayError::Blocked(_)) => Err(CliError::Blocked(e.to_string())),
-        Err(e) => Err(CliError::Runtime(e.to_string())),
+        Err(e) => Err(verify_error(e)),
+    }
+}
+
+fn verify_error(e: ReplayError) -> CliError {
+    match e {
+        ReplayError::Stopped { reason, .. } => CliError::Stopped(format!(
+            "{reason}\nthe IIJ ID access token has expired or lacks a read scope \
+             (escim_read_users, escim_read_groups); renew it and run the same command again"
+        )),
+        e @ (ReplayError::Plan(_) | ReplayError::Stale(_)) => CliError::Input(e.to_string()),
+        e @ ReplayError::Blocked(_) => CliError::Blocked(e.to_string()),
+        e => CliError::Runtime(e.to_string()),
     }
 }

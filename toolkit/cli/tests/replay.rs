@@ -405,7 +405,9 @@ fn kill_9_at_20_points_then_resume_reaches_the_uninterrupted_state() {
     let started = std::time::Instant::now();
     let o = replay(&clean_plan, &clean.url, "T1", &["--concurrency", "2"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let full_ms = started.elapsed().as_millis().max(50) as u64;
+    // Kills are spread over the first 80% of an uninterrupted run's duration: the runs below
+    // can be faster than this one on a loaded machine, and a kill after the end tests nothing.
+    let full_ms = (started.elapsed().as_millis() as u64 * 4 / 5).max(50);
     let clean = clean.stop();
 
     let mut rng: u64 = 0x5eed_2026;
@@ -414,7 +416,7 @@ fn kill_9_at_20_points_then_resume_reaches_the_uninterrupted_state() {
         rng = rng
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        // Spread over the whole run, from process start-up to the last request.
+        // Spread over the run, from process start-up to (nearly) the last request.
         let delay = (point * full_ms / 20) + (rng >> 33) % (full_ms / 20 + 1);
         let dir = tmp.path().join(format!("p{point}"));
         let plan = dir.join("plan");
@@ -546,4 +548,175 @@ fn max_rps_paces_the_requests() {
         started.elapsed()
     );
     assert_eq!(done_counts(&plan).len(), n);
+}
+
+/// `--verify` after a clean replay: the touched objects read back, reconciled again against
+/// the plan's own inputs, leave nothing pending (exit 0).
+#[test]
+fn verify_reports_convergence_after_a_clean_replay() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = tmp.path().join("plan");
+    let n = reconcile(&fixture("iid"), &plan);
+    let mock = Mock::start(&fixture("iid"), &["T1"], &[], &tmp.path().join("after"));
+    let o = replay(&plan, &mock.url, "T1", &["--verify"]);
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("verify: converged"), "{err}");
+    // The plan creates 2 users and 1 group and touches 5 other users and 3 other groups.
+    let p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(plan.join("plan.json")).unwrap()).unwrap();
+    let mut users = std::collections::BTreeSet::new();
+    let mut groups = std::collections::BTreeSet::new();
+    for a in p["actions"].as_array().unwrap() {
+        let set = if a["resource"] == "user" {
+            &mut users
+        } else {
+            &mut groups
+        };
+        match a["target"].as_str() {
+            Some(t) => set.insert(t.to_string()),
+            None if a["op"].as_str().unwrap().starts_with("create_") => {
+                set.insert(format!("created by {}", a["seq"]))
+            }
+            None => false,
+        };
+    }
+    assert!(
+        err.contains(&format!(
+            "re-read {} user(s) and {} group(s)",
+            users.len(),
+            groups.len()
+        )),
+        "{err}"
+    );
+    assert_eq!(done_counts(&plan).len(), n);
+}
+
+/// An object edited in the console after the replay: `--verify` (a run with nothing left to
+/// send) names the pending action, says why, and exits 1.
+#[test]
+fn verify_reports_an_object_edited_after_the_replay_as_pending() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = tmp.path().join("plan");
+    reconcile(&fixture("iid"), &plan);
+    let mock = Mock::start(&fixture("iid"), &["T1"], &[], &tmp.path().join("after"));
+    let o = replay(&plan, &mock.url, "T1", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let p: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(plan.join("plan.json")).unwrap()).unwrap();
+    let upd = p["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["op"] == "update_user")
+        .unwrap();
+    let id = upd["target"].as_str().unwrap();
+    let name = upd["userName"].as_str().unwrap();
+    // The demo maps AD's (empty) title onto IIJ ID's title: an edit there is a difference.
+    let edit = Command::new("curl")
+        .args(["-sf", "-X", "PATCH", "-H", "Authorization: Bearer T1"])
+        .args(["-H", "Content-Type: application/scim+json", "--data"])
+        .arg(r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"title","value":"edited after replay"}]}"#)
+        .arg(format!("{}Users/{id}", mock.url))
+        .output()
+        .unwrap();
+    assert!(edit.status.success(), "{}", stderr(&edit));
+    let before = journal_events(&plan).len();
+    let o = replay(&plan, &mock.url, "T1", &["--verify"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("NOT converged: 1 action(s)"), "{err}");
+    assert!(
+        err.contains(&format!("pending: update_user user {name} ({id})")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "action {} (update_user) was applied, but the object read back still differs",
+            upd["seq"]
+        )),
+        "{err}"
+    );
+    assert!(err.contains("edited after replay"), "{err}");
+    // Nothing was sent again: the second run only wrote its begin/end records.
+    let after: Vec<_> = journal_events(&plan).into_iter().skip(before).collect();
+    assert!(
+        after
+            .iter()
+            .all(|r| r["event"] == "begin" || r["event"] == "end"),
+        "{after:?}"
+    );
+}
+
+/// The inputs `--verify` reconciles against are checked before anything is applied: a
+/// snapshot that changed since planning → exit 2 naming it, nothing sent.
+#[test]
+fn verify_refuses_before_applying_when_an_input_snapshot_changed_or_is_gone() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Plan from copies of the inputs, so they can be changed afterwards.
+    let copy = |name: &str| {
+        let to = tmp.path().join(name);
+        let st = Command::new("cp")
+            .arg("-r")
+            .arg(fixture(name))
+            .arg(&to)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        to
+    };
+    let ad = copy("ad");
+    let iid = copy("iid");
+    let plan = tmp.path().join("plan");
+    let o = Command::new(bin())
+        .arg("reconcile")
+        .arg("--config")
+        .arg(fixture("config.yml"))
+        .arg("--ad")
+        .arg(&ad)
+        .arg("--iid")
+        .arg(&iid)
+        .arg("--out")
+        .arg(&plan)
+        .arg("-q")
+        .output()
+        .unwrap();
+    assert!(matches!(o.status.code(), Some(0 | 3)), "{}", stderr(&o));
+    let mock = Mock::start(&fixture("iid"), &["T1"], &[], &tmp.path().join("after"));
+
+    // The AD snapshot's manifest is rewritten (one more byte): its digest changes.
+    let m = ad.join("manifest.json");
+    let mut text = std::fs::read_to_string(&m).unwrap();
+    text.push('\n');
+    std::fs::write(&m, text).unwrap();
+    let o = replay(&plan, &mock.url, "T1", &["--verify"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(&ad.display().to_string()), "{err}");
+    assert!(err.contains("changed since the plan was built"), "{err}");
+    assert!(!plan.join("journal.jsonl").exists(), "nothing was sent");
+
+    // The AD snapshot restored, the IID snapshot gone.
+    let text = std::fs::read_to_string(&m).unwrap();
+    std::fs::write(&m, text.strip_suffix('\n').unwrap()).unwrap();
+    std::fs::remove_dir_all(&iid).unwrap();
+    let o = Command::new(bin())
+        .arg("replay")
+        .arg(&plan)
+        .arg("--config")
+        .arg(fixture("config.yml"))
+        .args(["--base-url", &mock.url, "--allow-blocked", "--verify"])
+        .env("DIRSNAP_IID_TOKEN", "T1")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&iid.display().to_string()) && err.contains("is gone"),
+        "{err}"
+    );
+    assert!(!plan.join("journal.jsonl").exists(), "nothing was sent");
+    // Without --verify the inputs are not needed: the plan itself is what is replayed.
+    let o = replay(&plan, &mock.url, "T1", &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
 }

@@ -1,6 +1,6 @@
 //! The executor: dependency order, bounded concurrency, pacing, journal, outcomes.
 
-use crate::journal::{self, ActionState, Event, JOURNAL_FILE, Journal, Record};
+use crate::journal::{self, ActionState, Event, GroupJournal, JOURNAL_FILE, Journal, Record};
 use crate::plan_dir::{PlanDir, deps};
 use crate::{ReplayError, lock, stale};
 use dirsnap_model::scim_json::LinkingIdPath;
@@ -215,19 +215,99 @@ fn request_of(
     Ok((method, path, body))
 }
 
+/// Hands request slots out in the order actions were admitted, whatever order their attempt
+/// records became durable in: with `--concurrency 1` requests go in plan order.
+#[derive(Default)]
+struct Turnstile {
+    /// Every ticket below `.0` has passed; `.1` holds tickets passed out of order.
+    passed: Mutex<(u64, BTreeSet<u64>)>,
+    changed: tokio::sync::Notify,
+}
+
+impl Turnstile {
+    async fn wait(&self, ticket: u64) {
+        loop {
+            let changed = self.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.passed.lock().map(|p| p.0 >= ticket).unwrap_or(true) {
+                return;
+            }
+            changed.await;
+        }
+    }
+
+    fn pass(&self, ticket: u64) {
+        if let Ok(mut p) = self.passed.lock() {
+            let (next, early) = &mut *p;
+            early.insert(ticket);
+            while early.remove(next) {
+                *next += 1;
+            }
+        }
+        self.changed.notify_waiters();
+    }
+}
+
+/// An admitted action's place in the turnstile; passes it on however the action ends.
+struct Turn<'a> {
+    turnstile: &'a Turnstile,
+    ticket: u64,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.turnstile.pass(self.ticket);
+    }
+}
+
 struct Ctx {
     client: ScimClient,
-    journal: Mutex<Journal>,
+    turnstile: Turnstile,
+    journal: GroupJournal,
     ids: Mutex<BTreeMap<u32, String>>,
+    /// `--concurrency`: requests in flight.
+    slots: Arc<tokio::sync::Semaphore>,
+    /// `--max-rps`: the earliest instant the next request may start.
+    pace: Option<(Duration, tokio::sync::Mutex<tokio::time::Instant>)>,
+    /// A 401/403 was seen: requests not yet sent are not sent.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl Ctx {
-    fn write(&self, rec: &Record) -> Result<(), journal::JournalError> {
-        let mut j = self.journal.lock().map_err(|_| journal::JournalError::Io {
-            path: JOURNAL_FILE.into(),
-            source: std::io::Error::other("journal lock poisoned"),
-        })?;
-        j.append(rec)
+    async fn write(&self, rec: Record) -> Result<(), journal::JournalError> {
+        self.journal.write(rec).await
+    }
+
+    /// Waits for a request slot (in admission order when `turn` is given) and for the pace;
+    /// the request may go while it is held.
+    async fn slot(
+        &self,
+        turn: Option<Turn<'_>>,
+    ) -> Result<tokio::sync::SemaphorePermit<'_>, ReplayError> {
+        if let Some(t) = &turn {
+            self.turnstile.wait(t.ticket).await;
+        }
+        let permit = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|e| ReplayError::Runtime(e.to_string()))?;
+        drop(turn);
+        if let Some((interval, next)) = &self.pace {
+            let at = {
+                let mut next = next.lock().await;
+                let at = (*next).max(tokio::time::Instant::now());
+                *next = at + *interval;
+                at
+            };
+            tokio::time::sleep_until(at).await;
+        }
+        Ok(permit)
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -294,10 +374,75 @@ async fn lookup(client: &ScimClient, a: &Action) -> Result<Option<String>, ScimE
     Ok(found)
 }
 
-async fn execute(ctx: Arc<Ctx>, a: Action, attempted_before: bool) -> Result<Done, ReplayError> {
+/// Runs one action and makes its outcome durable before returning, so the scheduler only
+/// releases dependents of an outcome that is on disk (and outcomes of concurrent actions
+/// share fsyncs).
+async fn run_action(
+    ctx: Arc<Ctx>,
+    a: Action,
+    attempted_before: bool,
+    ticket: u64,
+) -> Result<Done, ReplayError> {
+    let turn = Turn {
+        turnstile: &ctx.turnstile,
+        ticket,
+    };
+    let done = execute(&ctx, &a, attempted_before, turn).await?;
+    if matches!(done, Done::Auth(_)) {
+        ctx.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    if let Done::Ok {
+        outcome,
+        id,
+        status,
+        message,
+        scim_error,
+    } = &done
+    {
+        let mut rec = Record::new(match outcome {
+            Outcome::Applied => Event::Applied,
+            Outcome::AlreadyDone | Outcome::PreviouslyDone => Event::AlreadyDone,
+            Outcome::Failed => Event::Failed,
+            Outcome::Skipped => Event::Skipped,
+        });
+        rec.seq = Some(a.seq);
+        rec.op = Some(a.op.as_str().into());
+        rec.id = id.clone();
+        rec.status = *status;
+        rec.message = message.clone();
+        rec.scim_error = scim_error.clone();
+        ctx.write(rec).await?;
+    }
+    Ok(done)
+}
+
+fn not_sent() -> Done {
+    Done::Ok {
+        outcome: Outcome::Skipped,
+        id: None,
+        status: None,
+        message: Some("not sent: the run is stopping (401/403)".into()),
+        scim_error: None,
+    }
+}
+
+async fn execute(
+    ctx: &Ctx,
+    a: &Action,
+    attempted_before: bool,
+    turn: Turn<'_>,
+) -> Result<Done, ReplayError> {
     let is_create = matches!(a.op, Op::CreateUser | Op::CreateGroup);
     if is_create && attempted_before {
-        match lookup(&ctx.client, &a).await {
+        // The rare resume path: this lookup takes a slot out of turn.
+        let slot = ctx.slot(None).await?;
+        if ctx.stopping() {
+            return Ok(not_sent());
+        }
+        let found = lookup(&ctx.client, a).await;
+        drop(slot);
+        match found {
             Ok(Some(id)) => {
                 return Ok(Done::Ok {
                     outcome: Outcome::AlreadyDone,
@@ -323,7 +468,7 @@ async fn execute(ctx: Arc<Ctx>, a: Action, attempted_before: bool) -> Result<Don
             .ids
             .lock()
             .map_err(|_| ReplayError::Runtime("id map poisoned".into()))?;
-        request_of(&a, &ids)
+        request_of(a, &ids)
     };
     let (method, path, body) = match built {
         Ok(x) => x,
@@ -338,14 +483,17 @@ async fn execute(ctx: Arc<Ctx>, a: Action, attempted_before: bool) -> Result<Don
     let mut rec = Record::new(Event::Attempt);
     rec.seq = Some(a.seq);
     rec.op = Some(a.op.as_str().into());
-    let c = ctx.clone();
-    tokio::task::spawn_blocking(move || c.write(&rec))
-        .await
-        .map_err(|e| ReplayError::Runtime(e.to_string()))??;
+    // Durable before the request leaves; the slot is taken only then, so the fsync is not
+    // part of a request slot's cycle.
+    ctx.write(rec).await?;
     let url = match ctx.client.url(&path) {
         Ok(u) => u,
         Err(e) => return Ok(failed(None, e.to_string(), None)),
     };
+    let _slot = ctx.slot(Some(turn)).await?;
+    if ctx.stopping() {
+        return Ok(not_sent());
+    }
     match ctx.client.send(method.clone(), url, body.as_ref()).await {
         Ok(r) => {
             let id = if is_create {
@@ -377,7 +525,7 @@ async fn execute(ctx: Arc<Ctx>, a: Action, attempted_before: bool) -> Result<Don
             if is_create && status.is_none() {
                 // The server may have acted before the connection failed: look before
                 // calling it failed, so the next run does not create it twice.
-                if let Ok(Some(id)) = lookup(&ctx.client, &a).await {
+                if let Ok(Some(id)) = lookup(&ctx.client, a).await {
                     return Ok(Done::Ok {
                         outcome: Outcome::Applied,
                         id: Some(id),
@@ -510,15 +658,25 @@ pub async fn replay(
         return Ok(summary);
     }
 
+    let concurrency = options.concurrency.max(1);
     let ctx = Arc::new(Ctx {
         client: client.clone(),
-        journal: Mutex::new(Journal::open(&journal_path, valid_len)?),
+        journal: GroupJournal::new(Journal::open(&journal_path, valid_len)?)?,
         ids: Mutex::new(ids),
+        turnstile: Turnstile::default(),
+        slots: Arc::new(tokio::sync::Semaphore::new(concurrency)),
+        pace: options.max_rps.filter(|r| *r > 0.0).map(|r| {
+            (
+                Duration::from_secs_f64(1.0 / r),
+                tokio::sync::Mutex::new(tokio::time::Instant::now()),
+            )
+        }),
+        stopping: std::sync::atomic::AtomicBool::new(false),
     });
     let mut begin = Record::new(Event::Begin);
     begin.plan = Some(plan.digest.clone());
     begin.message = Some(format!("{} action(s) to run", pending.len()));
-    ctx.write(&begin)?;
+    ctx.write(begin).await?;
     progress.start(plan.plan.actions.len() as u64);
     for a in &plan.plan.actions {
         if history.done_id(a.seq).is_some() {
@@ -550,12 +708,13 @@ pub async fn replay(
     }
     // Seqs that ended without success in this run.
     let mut not_ok: BTreeSet<u32> = BTreeSet::new();
-    let concurrency = options.concurrency.max(1);
-    let interval = options
-        .max_rps
-        .filter(|r| *r > 0.0)
-        .map(|r| Duration::from_secs_f64(1.0 / r));
-    let mut next_slot = tokio::time::Instant::now();
+    // Actions admitted at once: twice the request slots, so that the next actions' attempt
+    // records are made durable while the current requests are in flight, and outcomes after
+    // the slot is given back (group commit). Ctx::slot bounds the requests themselves.
+    // `--concurrency 1` stays strictly sequential (one action at a time, always the lowest
+    // ready seq): what someone stepping through a plan expects, and reproducible.
+    let window = if concurrency == 1 { 1 } else { 2 * concurrency };
+    let mut admitted: u64 = 0;
     let mut running: JoinSet<(u32, Result<Done, ReplayError>)> = JoinSet::new();
     let mut stop: Option<(String, bool)> = None;
 
@@ -568,7 +727,7 @@ pub async fn replay(
         {
             stop = Some((format!("stopped before the first delete: {why}"), false));
         }
-        while stop.is_none() && running.len() < concurrency {
+        while stop.is_none() && running.len() < window {
             let Some(seq) = ready[current].pop_first() else {
                 break;
             };
@@ -585,7 +744,7 @@ pub async fn replay(
                 rec.seq = Some(seq);
                 rec.op = Some(a.op.as_str().into());
                 rec.message = Some(format!("action {d} it depends on did not succeed"));
-                ctx.write(&rec)?;
+                ctx.write(rec).await?;
                 summary.count(a.op, &Outcome::Skipped);
                 progress.done(a.op, &Outcome::Skipped);
                 not_ok.insert(seq);
@@ -599,19 +758,14 @@ pub async fn replay(
                 );
                 continue;
             }
-            if let Some(iv) = interval {
-                let now = tokio::time::Instant::now();
-                if next_slot > now {
-                    tokio::time::sleep_until(next_slot).await;
-                }
-                next_slot = next_slot.max(now) + iv;
-            }
             let attempted = matches!(
                 history.actions.get(&seq),
                 Some(ActionState::Uncertain | ActionState::Retry)
             );
             let c = ctx.clone();
-            running.spawn(async move { (seq, execute(c, a, attempted).await) });
+            let ticket = admitted;
+            admitted += 1;
+            running.spawn(async move { (seq, run_action(c, a, attempted, ticket).await) });
         }
         let Some(joined) = running.join_next().await else {
             if stop.is_some() || (unresolved[0] == 0 && unresolved[1] == 0) {
@@ -653,7 +807,7 @@ pub async fn replay(
                 rec.seq = Some(seq);
                 rec.op = Some(a.op.as_str().into());
                 rec.message = Some(message.clone());
-                ctx.write(&rec)?;
+                ctx.write(rec).await?;
                 if stop.is_none() {
                     stop = Some((message, true));
                 }
@@ -663,14 +817,8 @@ pub async fn replay(
                 id,
                 status,
                 message,
-                scim_error,
+                ..
             } => {
-                let event = match outcome {
-                    Outcome::Applied => Event::Applied,
-                    Outcome::AlreadyDone | Outcome::PreviouslyDone => Event::AlreadyDone,
-                    Outcome::Failed => Event::Failed,
-                    Outcome::Skipped => Event::Skipped,
-                };
                 if matches!(outcome, Outcome::Applied | Outcome::AlreadyDone)
                     && matches!(a.op, Op::CreateUser | Op::CreateGroup)
                 {
@@ -685,17 +833,9 @@ pub async fn replay(
                         }
                     }
                 }
-                let mut rec = Record::new(event);
-                rec.seq = Some(seq);
-                rec.op = Some(a.op.as_str().into());
-                rec.id = id;
-                rec.status = status;
-                rec.message = message.clone();
-                rec.scim_error = scim_error;
-                let c = ctx.clone();
-                tokio::task::spawn_blocking(move || c.write(&rec))
-                    .await
-                    .map_err(|e| ReplayError::Runtime(e.to_string()))??;
+                if outcome == Outcome::Skipped {
+                    not_ok.insert(seq);
+                }
                 if outcome == Outcome::Failed {
                     not_ok.insert(seq);
                     summary.failures.push(Failure {
@@ -726,7 +866,8 @@ pub async fn replay(
         Event::End
     });
     end.message = stop.as_ref().map(|(m, _)| m.clone());
-    ctx.write(&end)?;
+    ctx.write(end).await?;
+    ctx.journal.close();
     if let Some((reason, auth)) = stop {
         return Err(ReplayError::Stopped {
             reason,
@@ -782,6 +923,27 @@ mod tests {
             subst(&v, &ids).unwrap(),
             serde_json::json!([{"value": "u-2"}, {"value": "other"}])
         );
+    }
+
+    #[tokio::test]
+    async fn the_turnstile_lets_tickets_through_in_order_even_when_passed_out_of_order() {
+        let t = Turnstile::default();
+        t.wait(0).await;
+        // 2 ends early (say its request could not be built) before 0 and 1 are through.
+        t.pass(2);
+        let third = tokio::time::timeout(Duration::from_millis(50), t.wait(3)).await;
+        assert!(third.is_err(), "3 must wait for 0 and 1");
+        t.pass(0);
+        t.wait(1).await;
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), t.wait(3))
+                .await
+                .is_err()
+        );
+        t.pass(1);
+        tokio::time::timeout(Duration::from_millis(50), t.wait(3))
+            .await
+            .unwrap();
     }
 
     #[test]
