@@ -2,17 +2,15 @@
 //! (SPEC §6, docs/replay.md).
 
 use crate::error::CliError;
-use crate::output::Phase;
+use crate::output::ActionsBar;
 use dirsnap_config::{Threshold, load_config, load_secrets};
 use dirsnap_model::scim_json::LinkingIdPath;
-use dirsnap_reconcile::Op;
 use dirsnap_replay::{
-    DeleteLimit, Outcome, Progress, ReplayError, ReplayOptions, ReplaySummary, Verification,
-    VerifyOptions, check_verify_inputs, load_plan, replay, verify,
+    DeleteLimit, ReplayError, ReplayOptions, ReplaySummary, Verification, VerifyOptions,
+    check_verify_inputs, load_plan, replay, verify,
 };
 use dirsnap_scim::{ClientOptions, ScimClient};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
@@ -56,23 +54,6 @@ pub struct Args {
     /// again and report every action still pending (exit 1 unless none is).
     #[arg(long)]
     pub verify: bool,
-}
-
-struct Bar {
-    phase: Phase,
-    total: AtomicU64,
-    done: AtomicU64,
-}
-
-impl Progress for Bar {
-    fn start(&self, total: u64) {
-        self.total.store(total, Ordering::Relaxed);
-        self.phase.update(0, total);
-    }
-    fn done(&self, _op: Op, _outcome: &Outcome) {
-        let d = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        self.phase.update(d, self.total.load(Ordering::Relaxed));
-    }
 }
 
 fn count(t: &Threshold) -> Option<u64> {
@@ -251,18 +232,13 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
         check_verify_inputs(&plan, &verify_options).map_err(|e| CliError::Input(e.to_string()))?;
     }
 
-    let multi = indicatif::MultiProgress::new();
-    let bar = Bar {
-        phase: Phase::new(&multi, quiet || args.dry_run, "actions"),
-        total: AtomicU64::new(0),
-        done: AtomicU64::new(0),
-    };
+    let bar = ActionsBar::new(quiet || args.dry_run, "actions");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
     let result = runtime.block_on(replay(&client, &plan, &options, &bar));
-    bar.phase.finish();
+    bar.finish();
     match result {
         Ok(s) if args.dry_run => {
             for r in &s.planned {

@@ -8,16 +8,15 @@
 
 use crate::cmd_reconcile::{self, Computed, Options, Sources};
 use crate::error::CliError;
-use crate::output::Phase;
+use crate::output::ActionsBar;
 use dirsnap_config::{Secret, load_config};
 use dirsnap_mock_scim::{MockConfig, MockServer, Profile, TokenSpec};
 use dirsnap_model::scim_json::LinkingIdPath;
-use dirsnap_reconcile::{Action, Op, Plan};
-use dirsnap_replay::{DeleteLimit, Outcome, Progress, ReplayOptions, ReplaySummary};
+use dirsnap_reconcile::{Action, Plan};
+use dirsnap_replay::{DeleteLimit, ReplayOptions, ReplaySummary};
 use dirsnap_scim::{ClientOptions, ScimClient};
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -43,23 +42,6 @@ pub struct Args {
     /// Print the result as JSON instead of text.
     #[arg(long)]
     pub json: bool,
-}
-
-struct Bar {
-    phase: Phase,
-    total: AtomicU64,
-    done: AtomicU64,
-}
-
-impl Progress for Bar {
-    fn start(&self, total: u64) {
-        self.total.store(total, Ordering::Relaxed);
-        self.phase.update(0, total);
-    }
-    fn done(&self, _op: Op, _outcome: &Outcome) {
-        let d = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        self.phase.update(d, self.total.load(Ordering::Relaxed));
-    }
 }
 
 fn runtime(msg: impl std::fmt::Display) -> CliError {
@@ -159,19 +141,14 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     let client = ScimClient::new(ClientOptions::new(server.url(), Secret::new(token)))
         .map_err(|e| runtime(format!("SCIM client for the mock: {e}")))?;
     let loaded = dirsnap_replay::load_plan(&plan_dir).map_err(runtime)?;
-    let multi = indicatif::MultiProgress::new();
-    let bar = Bar {
-        phase: Phase::new(&multi, quiet, "replaying onto the mock"),
-        total: AtomicU64::new(0),
-        done: AtomicU64::new(0),
-    };
+    let bar = ActionsBar::new(quiet, "replaying onto the mock");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| runtime(format!("cannot start the async runtime: {e}")))?;
     let replayed = rt.block_on(dirsnap_replay::replay(&client, &loaded, &options, &bar));
-    bar.phase.finish();
+    bar.finish();
     let summary: ReplaySummary = match replayed {
         Ok(s) => s,
         Err(dirsnap_replay::ReplayError::Stopped { summary, .. }) => *summary,

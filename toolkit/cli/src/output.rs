@@ -87,6 +87,40 @@ impl Phase {
     }
 }
 
+/// The progress of a replay: actions finished of the plan's total.
+pub struct ActionsBar {
+    phase: Phase,
+    total: std::sync::atomic::AtomicU64,
+    done: std::sync::atomic::AtomicU64,
+}
+
+impl ActionsBar {
+    pub fn new(quiet: bool, label: &str) -> ActionsBar {
+        ActionsBar {
+            phase: Phase::new(&indicatif::MultiProgress::new(), quiet, label),
+            total: 0.into(),
+            done: 0.into(),
+        }
+    }
+
+    pub fn finish(&self) {
+        self.phase.finish();
+    }
+}
+
+impl dirsnap_replay::Progress for ActionsBar {
+    fn start(&self, total: u64) {
+        self.total
+            .store(total, std::sync::atomic::Ordering::Relaxed);
+        self.phase.update(0, total);
+    }
+    fn done(&self, _op: dirsnap_reconcile::Op, _outcome: &dirsnap_replay::Outcome) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let d = self.done.fetch_add(1, Relaxed) + 1;
+        self.phase.update(d, self.total.load(Relaxed));
+    }
+}
+
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
     let mut v = n as f64;
