@@ -11,13 +11,14 @@
 //! scripts/test.d/10-ad-server.sh.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 const TOKEN: &str = "e2e-token-8c41f";
 
@@ -703,28 +704,6 @@ fn two_domains_converge_on_the_mock_and_each_ad_change_has_its_documented_outcom
     eprintln!("e2e on the mock: {:.1} s", started.elapsed().as_secs_f64());
 }
 
-fn venv_bin(name: &str) -> PathBuf {
-    let python = std::env::var_os("DIRSNAP_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv/bin/python"));
-    let bin = python.parent().unwrap().join(name);
-    assert!(
-        bin.exists(),
-        "{} not found: run scripts/test (it creates .venv with scim2-server)",
-        bin.display()
-    );
-    bin
-}
-
-struct Scim2(Child);
-
-impl Drop for Scim2 {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn the_first_run_and_a_change_converge_on_scim2_server() {
     let _one = DOMAINS.lock().unwrap_or_else(|e| e.into_inner());
@@ -739,26 +718,8 @@ fn the_first_run_and_a_change_converge_on_scim2_server() {
     ldif.push_str(&a.group("Sales", &["alice", "bob"]));
     a.seed(&ldif, d);
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let _server = Scim2(
-        Command::new(venv_bin("scim2-server"))
-            .args(["--hostname", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--bearer-token", TOKEN])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let url = format!("http://127.0.0.1:{port}/v2/");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "scim2-server did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let server = support::Scim2Server::start(TOKEN, &[]);
+    let url = server.url.clone();
     // scim2-server knows the RFC 7643 schemas only: no application-linking ID (an IIJ
     // extension) is bound here.
     let cfg = a.config(d, &url, "displayName eq \"Sales\"", false);

@@ -7,60 +7,18 @@ use dirsnap_config::Secret;
 use dirsnap_scim::{ClientOptions, ScimClient};
 use dirsnap_snapshot::{Iid, ReadOptions, Snapshot};
 use serde_json::json;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "interop-token-5d1e";
 
-fn venv_bin(name: &str) -> PathBuf {
-    let python = std::env::var_os("DIRSNAP_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/python"));
-    let bin = python.parent().unwrap().join(name);
-    assert!(
-        bin.exists(),
-        "{} not found: run scripts/test (it creates .venv with scim2-server)",
-        bin.display()
-    );
-    bin
-}
-
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+mod support;
+use support::Scim2Server;
 
 #[test]
 fn export_iid_reads_everything_scim2_server_holds() {
-    let port = free_port();
-    let _server = Server(
-        std::process::Command::new(venv_bin("scim2-server"))
-            .args([
-                "--hostname",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--bearer-token",
-                TOKEN,
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let base = format!("http://127.0.0.1:{port}/v2/");
+    let server = Scim2Server::start(TOKEN, &[]);
+    let base = server.url.clone();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let client = ScimClient::new(ClientOptions::new(base.clone(), Secret::new(TOKEN))).unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -11,8 +11,7 @@
 //! attributes and empty extension objects are dropped rather than returned as `[]` / `{}`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
 const TOKEN: &str = "replay-interop-7c2a";
 
@@ -28,38 +27,8 @@ fn fixture(p: &str) -> PathBuf {
     root().join("fixtures/demo").join(p)
 }
 
-/// The venv's python and scripts (as in export_iid_interop.rs).
-fn python() -> PathBuf {
-    std::env::var_os("DIRSNAP_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv/bin/python"))
-}
-
-fn venv_bin(name: &str) -> PathBuf {
-    let bin = python().parent().unwrap().join(name);
-    assert!(
-        bin.exists(),
-        "{} not found: run scripts/test (it creates .venv with scim2-server)",
-        bin.display()
-    );
-    bin
-}
-
-struct Server(Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+mod support;
+use support::{Scim2Server, python};
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
@@ -99,25 +68,18 @@ fn a_plan_replayed_onto_scim2_server_leaves_the_expected_state() {
         ]),
         "schemas",
     );
-    let port = free_port();
-    let _server = Server(
-        Command::new(venv_bin("scim2-server"))
-            .args(["--hostname", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--bearer-token", TOKEN, "--schema"])
-            .arg(t("schemas.json"))
-            .arg("--resource-type")
-            .arg(t("resource-types.json"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let schemas = t("schemas.json");
+    let types = t("resource-types.json");
+    let server = Scim2Server::start(
+        TOKEN,
+        &[
+            "--schema".as_ref(),
+            schemas.as_os_str(),
+            "--resource-type".as_ref(),
+            types.as_os_str(),
+        ],
     );
-    let base = format!("http://127.0.0.1:{port}/v2/");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "scim2-server did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let base = server.url.clone();
     // The demo tenant, POSTed through scim2-server's API (it assigns its own ids).
     let seeded = ok(
         helper(&[
