@@ -400,7 +400,7 @@ pub fn audit(input: &AuditInput<'_>) -> Audit {
         safe: reasons.is_empty(),
         reasons,
         notes,
-        as_of: plan.as_of.to_rfc3339(),
+        as_of: crate::render::as_of(plan),
         instances: plan.instances.iter().map(|i| i.name.clone()).collect(),
         counts,
         sections,

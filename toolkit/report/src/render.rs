@@ -59,6 +59,12 @@ fn groups(plan: &Plan) -> Vec<(Op, Vec<&Action>)> {
         .collect()
 }
 
+/// The plan's instant for people: to the second (plan.json keeps it exact).
+pub(crate) fn as_of(plan: &Plan) -> String {
+    plan.as_of
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 pub(crate) fn subject_of(a: &Action) -> String {
     a.user_name
         .clone()
@@ -204,7 +210,7 @@ fn text(plan: &Plan, o: &mut dyn std::fmt::Write) -> std::fmt::Result {
         o,
         "dirsnap plan — {} mode, as of {}",
         plan.mode,
-        plan.as_of.to_rfc3339()
+        as_of(plan)
     );
     let _ = writeln!(o, "instances: {}", instances_line(plan));
     let _ = writeln!(o, "summary:   {}", summary_line(plan));
@@ -287,7 +293,7 @@ pub fn md_escape(s: &str) -> String {
 fn markdown(plan: &Plan, o: &mut dyn std::fmt::Write) -> std::fmt::Result {
     let _ = writeln!(o, "# dirsnap plan\n");
     let _ = writeln!(o, "- **mode**: {}", plan.mode);
-    let _ = writeln!(o, "- **as of**: {}", plan.as_of.to_rfc3339());
+    let _ = writeln!(o, "- **as of**: {}", as_of(plan));
     let _ = writeln!(o, "- **instances**: {}", md_escape(&instances_line(plan)));
     let _ = writeln!(o, "- **verdict**: {}\n", verdict(plan));
     let _ = writeln!(o, "## Summary\n");
@@ -400,7 +406,7 @@ fn html(plan: &Plan, o: &mut dyn std::fmt::Write) -> std::fmt::Result {
         o,
         "<p>{} mode, as of {} — instances: {}</p>",
         plan.mode,
-        html_escape(&plan.as_of.to_rfc3339()),
+        html_escape(&as_of(plan)),
         html_escape(&instances_line(plan))
     );
     let _ = writeln!(
