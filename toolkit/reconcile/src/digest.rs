@@ -4,34 +4,50 @@
 //! and compare: any difference means the tenant moved since the plan was computed.
 
 use dirsnap_model::{IidGroup, IidUser};
-use serde_json::json;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-fn sha(v: &serde_json::Value) -> String {
-    let text = serde_json::to_string(v).unwrap_or_default();
-    format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())))
+/// Feeds serialized JSON straight into the hash (no intermediate `Value` or text).
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `sha256:` of the compact JSON text of `v` (a tuple serializes as a JSON array).
+fn sha<T: Serialize>(v: &T) -> String {
+    let mut w = HashWriter(Sha256::new());
+    // Writing into a hasher cannot fail, and these values always serialize.
+    let _ = serde_json::to_writer(&mut w, v);
+    format!("sha256:{}", hex::encode(w.0.finalize()))
 }
 
 /// `sha256:` over a user's identity, attributes, state and `meta.lastModified`.
 pub fn user_digest(u: &IidUser) -> String {
-    sha(&json!([
+    sha(&(
         "user",
-        u.id,
-        u.user_name,
-        u.external_id,
-        u.downstream_id,
+        &u.id,
+        &u.user_name,
+        &u.external_id,
+        &u.downstream_id,
         u.active,
         u.pending_deletion,
-        u.display_name,
-        u.family_name,
-        u.given_name,
-        u.emails,
-        u.title,
-        u.department,
-        u.preferred_language,
-        u.timezone,
+        &u.display_name,
+        &u.family_name,
+        &u.given_name,
+        &u.emails,
+        &u.title,
+        &u.department,
+        &u.preferred_language,
+        &u.timezone,
         u.meta_last_modified.map(|t| t.timestamp_micros()),
-    ]))
+    ))
 }
 
 /// `sha256:` over a group's name, externalId, `meta.lastModified` and member ids (sorted).
@@ -39,14 +55,14 @@ pub fn group_digest(g: &IidGroup, member_ids: &[&str]) -> String {
     let mut ids: Vec<&str> = member_ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
-    sha(&json!([
+    sha(&(
         "group",
-        g.id,
-        g.display_name,
-        g.external_id,
+        &g.id,
+        &g.display_name,
+        &g.external_id,
         g.meta_last_modified.map(|t| t.timestamp_micros()),
         ids,
-    ]))
+    ))
 }
 
 #[cfg(test)]
@@ -73,5 +89,51 @@ mod tests {
         assert_eq!(group_digest(&g, &["b", "a"]), group_digest(&g, &["a", "b"]));
         assert_ne!(group_digest(&g, &["a"]), group_digest(&g, &["a", "b"]));
         assert!(user_digest(&u).starts_with("sha256:"));
+    }
+
+    /// The digest is the sha256 of the compact JSON array of the documented fields, the form
+    /// the replayer recomputes; pinned here on values with escapes, nulls, lists and a time.
+    #[test]
+    fn digests_hash_the_compact_json_array() {
+        let t = chrono::DateTime::from_timestamp(1_764_000_000, 123_000).unwrap_or_default();
+        let u = IidUser {
+            id: "u-1".into(),
+            user_name: "太郎\"q\"@x".into(),
+            external_id: None,
+            downstream_id: Some("AAE=".into()),
+            active: false,
+            emails: vec!["a@x".into(), "b@x".into()],
+            meta_last_modified: Some(t),
+            ..IidUser::default()
+        };
+        let text = serde_json::json!([
+            "user",
+            "u-1",
+            "太郎\"q\"@x",
+            null,
+            "AAE=",
+            false,
+            false,
+            null,
+            null,
+            null,
+            ["a@x", "b@x"],
+            null,
+            null,
+            null,
+            null,
+            t.timestamp_micros()
+        ])
+        .to_string();
+        let want = format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())));
+        assert_eq!(user_digest(&u), want);
+        let g = IidGroup {
+            id: "g".into(),
+            display_name: "営業".into(),
+            ..IidGroup::default()
+        };
+        let text = r#"["group","g","営業",null,null,["a","b"]]"#;
+        let want = format!("sha256:{}", hex::encode(Sha256::digest(text.as_bytes())));
+        assert_eq!(group_digest(&g, &["b", "a", "b"]), want);
     }
 }

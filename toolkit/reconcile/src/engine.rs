@@ -2305,6 +2305,9 @@ fn groups(ctx: &mut Ctx, insts: &[Inst<'_>], base: &IidIndex<'_>, us: &UsersStat
     }
     // Create / rename, then memberships.
     let mut nested_total = 0usize;
+    // Base users not pending deletion. Member lists hit users in random order; a compact
+    // vector instead of the rows keeps those lookups in cache.
+    let live_user: Vec<bool> = base.users.iter().map(|u| !u.pending_deletion).collect();
     for (ii, inst) in insts.iter().enumerate() {
         let iname = inst.input.name.as_str();
         let ad = &inst.input.ad;
@@ -2431,7 +2434,7 @@ fn groups(ctx: &mut Ctx, insts: &[Inst<'_>], base: &IidIndex<'_>, us: &UsersStat
                 match us.fates[ii].get(ur as usize) {
                     Some(Fate::Matched(x))
                         if us.deleting[*x as usize].is_none()
-                            && base.user(*x).is_some_and(|u| !u.pending_deletion) =>
+                            && live_user.get(*x as usize) == Some(&true) =>
                     {
                         want_existing.insert(*x);
                     }
@@ -2449,8 +2452,7 @@ fn groups(ctx: &mut Ctx, insts: &[Inst<'_>], base: &IidIndex<'_>, us: &UsersStat
                         .iter()
                         .copied()
                         .filter(|u| {
-                            restoring.contains_key(u)
-                                || base.user(*u).is_some_and(|u| !u.pending_deletion)
+                            restoring.contains_key(u) || live_user.get(*u as usize) == Some(&true)
                         })
                         .collect()
                 })
@@ -2720,14 +2722,17 @@ impl<'i> OrphanGroups<'i> {
 }
 
 fn group_digest(base: &IidIndex<'_>, x: u32) -> String {
-    let Some(g) = base.group(x) else {
+    let (Some(g), Some(cell)) = (base.group(x), base.group_digests.get(x as usize)) else {
         return String::new();
     };
-    let ids: Vec<&str> = base.group_members[x as usize]
-        .iter()
-        .filter_map(|u| base.user(*u).map(|u| u.id.as_str()))
-        .collect();
-    digest::group_digest(g, &ids)
+    cell.get_or_init(|| {
+        let ids: Vec<&str> = base.group_members[x as usize]
+            .iter()
+            .filter_map(|u| base.user(*u).map(|u| u.id.as_str()))
+            .collect();
+        digest::group_digest(g, &ids)
+    })
+    .clone()
 }
 
 fn group_action(
@@ -3263,65 +3268,76 @@ fn token_check(ctx: &mut Ctx, inputs: &Inputs<'_>, exp: DateTime<Utc>) {
     );
 }
 
+/// The rows whose DN differs from their row in the previous snapshot, with that row.
+fn moved<'r, R: 'r>(
+    rows: impl Iterator<Item = &'r R>,
+    previous: impl Fn(&R) -> Option<&'r R>,
+    dn: fn(&R) -> &str,
+) -> Vec<(&'r R, &'r R)> {
+    rows.filter_map(|r| {
+        previous(r)
+            .filter(|p| crate::entry::norm_dn(dn(p)) != crate::entry::norm_dn(dn(r)))
+            .map(|p| (r, p))
+    })
+    .collect()
+}
+
 fn dn_changes(ctx: &mut Ctx, insts: &[Inst<'_>]) {
     for inst in insts {
         let Some(h) = &inst.prev else { continue };
-        let iname = inst.input.name.as_str();
-        for &row in &inst.users_in_scope {
-            let Some(u) = inst.input.ad.users.get(row as usize) else {
-                continue;
-            };
-            let Some(p) = h
-                .user_by_key
-                .get(&Key::of_guid(&u.object_guid))
-                .and_then(|&i| h.snap.users.get(i as usize))
-            else {
-                continue;
-            };
-            if crate::entry::norm_dn(&p.dn) != crate::entry::norm_dn(&u.dn) {
-                ctx.finding(
-                    codes::DN_CHANGED,
-                    Severity::Info,
-                    Some(iname),
-                    user_subject(u.label()),
-                    keys_of_ad(u),
-                    format!(
-                        "the AD user's DN changed from {} to {} (moved or renamed); it is the same object (objectGUID {}), so its IIJ ID user and group memberships follow it",
-                        p.dn, u.dn, u.object_guid
-                    ),
-                    "nothing to do; if group membership in IIJ ID looks wrong after a sync that ran during the move, run Directory Sync again (precautions)".into(),
-                    Confidence::High,
-                    Vec::new(),
-                );
-            }
+        let ad = &inst.input.ad;
+        // (subject, keys, message, remediation) of each moved object.
+        let mut found: Vec<(String, BTreeMap<String, String>, String, &str)> = Vec::new();
+        let users = inst
+            .users_in_scope
+            .iter()
+            .filter_map(|&r| ad.users.get(r as usize));
+        let prev_user = |u: &AdUser| {
+            let &i = h.user_by_key.get(&Key::of_guid(&u.object_guid))?;
+            h.snap.users.get(i as usize)
+        };
+        for (u, p) in moved(users, prev_user, |u| &u.dn) {
+            found.push((
+                user_subject(u.label()),
+                keys_of_ad(u),
+                format!(
+                    "the AD user's DN changed from {} to {} (moved or renamed); it is the same object (objectGUID {}), so its IIJ ID user and group memberships follow it",
+                    p.dn, u.dn, u.object_guid
+                ),
+                "nothing to do; if group membership in IIJ ID looks wrong after a sync that ran during the move, run Directory Sync again (precautions)",
+            ));
         }
-        for &row in &inst.groups_in_scope {
-            let Some(g) = inst.input.ad.groups.get(row as usize) else {
-                continue;
-            };
-            let Some(p) = h
-                .group_by_key
-                .get(&Key::of_guid(&g.object_guid))
-                .and_then(|&i| h.snap.groups.get(i as usize))
-            else {
-                continue;
-            };
-            if crate::entry::norm_dn(&p.dn) != crate::entry::norm_dn(&g.dn) {
-                ctx.finding(
-                    codes::DN_CHANGED,
-                    Severity::Info,
-                    Some(iname),
-                    group_subject(g.label()),
-                    keys_of_ad_group(g),
-                    format!(
-                        "the AD group's DN changed from {} to {}; it is the same object (objectGUID {})",
-                        p.dn, g.dn, g.object_guid
-                    ),
-                    "nothing to do; run Directory Sync again if memberships were synced during the move".into(),
-                    Confidence::High,
-                    Vec::new(),
-                );
-            }
+        let groups = inst
+            .groups_in_scope
+            .iter()
+            .filter_map(|&r| ad.groups.get(r as usize));
+        let prev_group = |g: &AdGroup| {
+            let &i = h.group_by_key.get(&Key::of_guid(&g.object_guid))?;
+            h.snap.groups.get(i as usize)
+        };
+        for (g, p) in moved(groups, prev_group, |g| &g.dn) {
+            found.push((
+                group_subject(g.label()),
+                keys_of_ad_group(g),
+                format!(
+                    "the AD group's DN changed from {} to {}; it is the same object (objectGUID {})",
+                    p.dn, g.dn, g.object_guid
+                ),
+                "nothing to do; run Directory Sync again if memberships were synced during the move",
+            ));
+        }
+        for (subject, keys, message, remediation) in found {
+            ctx.finding(
+                codes::DN_CHANGED,
+                Severity::Info,
+                Some(&inst.input.name),
+                subject,
+                keys,
+                message,
+                remediation.into(),
+                Confidence::High,
+                Vec::new(),
+            );
         }
     }
 }

@@ -208,6 +208,42 @@ impl Computed {
             .or_default()
             .push(value.into());
     }
+
+    /// What users and groups share: whenChanged / whenCreated, uSNChanged, memberOf from
+    /// the snapshot's memberships, then the `raw` attributes (typed values put first win).
+    fn common(
+        &mut self,
+        graph: &AdGraph<'_>,
+        [changed, created]: [&Option<DateTime<Utc>>; 2],
+        usn_changed: Option<i64>,
+        guid: &dirsnap_model::Guid,
+        raw: &str,
+    ) {
+        for (name, t) in [("whenChanged", changed), ("whenCreated", created)] {
+            if let Some(t) = t {
+                self.put(name, generalized(t));
+            }
+        }
+        if let Some(n) = usn_changed {
+            self.put("uSNChanged", n.to_string());
+        }
+        for dn in graph.group_dns(graph.direct_groups(&Key::of_guid(guid))) {
+            self.put("memberOf", dn);
+        }
+        parse_raw(raw, self);
+    }
+
+    /// objectClass and objectCategory when `raw` did not carry them.
+    fn defaults(&mut self, classes: &[&str], category: &str) {
+        if !self.attrs.contains_key("objectclass") {
+            for oc in classes {
+                self.put("objectClass", *oc);
+            }
+        }
+        if !self.attrs.contains_key("objectcategory") {
+            self.put("objectCategory", category);
+        }
+    }
 }
 
 fn parse_raw(raw: &str, into: &mut Computed) {
@@ -274,20 +310,13 @@ impl<'a> UserEntry<'a> {
             if let Some(uac) = u.user_account_control {
                 c.put("userAccountControl", uac.to_string());
             }
-            if let Some(t) = &u.when_changed {
-                c.put("whenChanged", generalized(t));
-            }
-            if let Some(t) = &u.when_created {
-                c.put("whenCreated", generalized(t));
-            }
-            if let Some(n) = u.usn_changed {
-                c.put("uSNChanged", n.to_string());
-            }
-            let key = Key::of_guid(&u.object_guid);
-            for dn in self.graph.group_dns(self.graph.direct_groups(&key)) {
-                c.put("memberOf", dn);
-            }
-            parse_raw(&u.raw, &mut c);
+            c.common(
+                self.graph,
+                [&u.when_changed, &u.when_created],
+                u.usn_changed,
+                &u.object_guid,
+                &u.raw,
+            );
             if !c.attrs.contains_key("accountexpires") {
                 c.put(
                     "accountExpires",
@@ -296,14 +325,10 @@ impl<'a> UserEntry<'a> {
                         .map_or_else(|| i64::MAX.to_string(), filetime),
                 );
             }
-            if !c.attrs.contains_key("objectclass") {
-                for oc in ["top", "person", "organizationalPerson", "user"] {
-                    c.put("objectClass", oc);
-                }
-            }
-            if !c.attrs.contains_key("objectcategory") {
-                c.put("objectCategory", "CN=Person,CN=Schema,CN=Configuration");
-            }
+            c.defaults(
+                &["top", "person", "organizationalPerson", "user"],
+                "CN=Person,CN=Schema,CN=Configuration",
+            );
             c
         })
     }
@@ -386,28 +411,14 @@ impl<'a> GroupEntry<'a> {
             if let Some(t) = g.group_type {
                 c.put("groupType", t.to_string());
             }
-            if let Some(t) = &g.when_changed {
-                c.put("whenChanged", generalized(t));
-            }
-            if let Some(t) = &g.when_created {
-                c.put("whenCreated", generalized(t));
-            }
-            if let Some(n) = g.usn_changed {
-                c.put("uSNChanged", n.to_string());
-            }
-            let key = Key::of_guid(&g.object_guid);
-            for dn in self.graph.group_dns(self.graph.direct_groups(&key)) {
-                c.put("memberOf", dn);
-            }
-            parse_raw(&g.raw, &mut c);
-            if !c.attrs.contains_key("objectclass") {
-                for oc in ["top", "group"] {
-                    c.put("objectClass", oc);
-                }
-            }
-            if !c.attrs.contains_key("objectcategory") {
-                c.put("objectCategory", "CN=Group,CN=Schema,CN=Configuration");
-            }
+            c.common(
+                self.graph,
+                [&g.when_changed, &g.when_created],
+                g.usn_changed,
+                &g.object_guid,
+                &g.raw,
+            );
+            c.defaults(&["top", "group"], "CN=Group,CN=Schema,CN=Configuration");
             c
         })
     }

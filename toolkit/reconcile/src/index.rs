@@ -115,6 +115,9 @@ pub struct IidIndex<'a> {
     pub group_by_name: Multi<Ci<'a>>,
     /// User members (row indexes) of each group, sorted.
     pub group_members: Vec<Vec<u32>>,
+    /// Each group's state digest, computed on first use: a group with members both added
+    /// and removed has two actions, and hashing a group hashes all its member ids.
+    pub group_digests: Vec<std::cell::OnceCell<String>>,
 }
 
 impl<'a> IidIndex<'a> {
@@ -167,6 +170,7 @@ impl<'a> IidIndex<'a> {
             by_user_name,
             group_by_key,
             group_by_name,
+            group_digests: vec![std::cell::OnceCell::new(); group_members.len()],
             group_members,
         }
     }

@@ -36,27 +36,40 @@ impl Key {
     }
 }
 
+/// Lowercase hex digit values; 0xff for anything else (uppercase too: such keys stay text).
+const HEX: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut c = 0;
+    while c < 10 {
+        t[b'0' as usize + c] = c as u8;
+        c += 1;
+    }
+    let mut c = 0;
+    while c < 6 {
+        t[b'a' as usize + c] = 10 + c as u8;
+        c += 1;
+    }
+    t
+};
+
+// Called for every key of every membership row (tens of millions per plan): a table lookup
+// per digit, dashes checked once.
 fn parse_lower_uuid(s: &str) -> Option<u128> {
-    let b = s.as_bytes();
-    if b.len() != 36 {
+    let b: &[u8; 36] = s.as_bytes().try_into().ok()?;
+    if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
         return None;
     }
     let mut v: u128 = 0;
+    let mut bad = 0u8;
     for (i, &c) in b.iter().enumerate() {
         if matches!(i, 8 | 13 | 18 | 23) {
-            if c != b'-' {
-                return None;
-            }
             continue;
         }
-        let d = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            _ => return None,
-        };
-        v = (v << 4) | u128::from(d);
+        let d = HEX[c as usize];
+        bad |= d;
+        v = (v << 4) | u128::from(d & 0x0f);
     }
-    Some(v)
+    (bad & 0xf0 == 0).then_some(v)
 }
 
 impl fmt::Display for Key {

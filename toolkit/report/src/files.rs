@@ -85,44 +85,59 @@ pub struct PlanDir {
     pub manifest: Value,
 }
 
-/// A file written through a buffer while its sha256 and size are computed.
+/// A file written through a buffer while its sha256 and size are computed. The hash is fed
+/// whole buffers, not the serializers' many small writes (per-call overhead dominated).
 struct Hashed {
-    inner: std::io::BufWriter<File>,
+    file: File,
+    buf: Vec<u8>,
     hasher: Sha256,
     bytes: u64,
 }
 
+const HASHED_BUFFER: usize = 1 << 20;
+
 impl Hashed {
     fn create(path: &Path) -> Result<Hashed, ReportError> {
         Ok(Hashed {
-            inner: std::io::BufWriter::with_capacity(
-                1 << 20,
-                File::create(path).map_err(io(path))?,
-            ),
+            file: File::create(path).map_err(io(path))?,
+            buf: Vec::with_capacity(HASHED_BUFFER),
             hasher: Sha256::new(),
             bytes: 0,
         })
     }
 
-    fn finish(self, path: &Path) -> Result<(String, u64), ReportError> {
-        let file = self
-            .inner
-            .into_inner()
-            .map_err(|e| io(path)(e.into_error()))?;
-        file.sync_all().map_err(io(path))?;
+    fn drain(&mut self) -> std::io::Result<()> {
+        self.hasher.update(&self.buf);
+        self.file.write_all(&self.buf)?;
+        self.bytes += self.buf.len() as u64;
+        self.buf.clear();
+        Ok(())
+    }
+
+    fn finish(mut self, path: &Path) -> Result<(String, u64), ReportError> {
+        self.drain().map_err(io(path))?;
+        self.file.sync_all().map_err(io(path))?;
         Ok((hex::encode(self.hasher.finalize()), self.bytes))
     }
 }
 
 impl Write for Hashed {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
+        if self.buf.len() + buf.len() > HASHED_BUFFER {
+            self.drain()?;
+        }
+        if buf.len() >= HASHED_BUFFER {
+            self.hasher.update(buf);
+            self.file.write_all(buf)?;
+            self.bytes += buf.len() as u64;
+        } else {
+            self.buf.extend_from_slice(buf);
+        }
+        Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
+        self.drain()?;
+        self.file.flush()
     }
 }
 
@@ -177,20 +192,38 @@ fn json_text<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
-fn parquet_bytes(path: &Path, batch: &RecordBatch) -> Result<Vec<u8>, ReportError> {
-    let enc = |e: parquet::errors::ParquetError| ReportError::Encode {
+/// Rows per row group of the plan's Parquet files; also how many rows are turned into Arrow
+/// columns at a time, so only one row group's columns are ever in memory.
+const ROW_GROUP_ROWS: usize = 64 * 1024;
+
+/// Writes `rows` to a Parquet file one row group at a time, hashing as it goes.
+fn write_parquet<T>(
+    path: &Path,
+    rows: &[T],
+    to_batch: impl Fn(&[T]) -> Result<RecordBatch, arrow_schema::ArrowError>,
+) -> Result<(String, u64), ReportError> {
+    let enc = |message: String| ReportError::Encode {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        message,
     };
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(64 * 1024))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .build();
-    let mut buf = Vec::new();
-    let mut w = ArrowWriter::try_new(&mut buf, batch.schema(), Some(props)).map_err(enc)?;
-    w.write(batch).map_err(enc)?;
-    w.close().map_err(enc)?;
-    Ok(buf)
+    let mut f = Hashed::create(path)?;
+    let (head, rest) = rows.split_at(rows.len().min(ROW_GROUP_ROWS));
+    // The first (possibly empty) batch gives the schema.
+    let first = to_batch(head).map_err(|e| enc(e.to_string()))?;
+    let mut w = ArrowWriter::try_new(&mut f, first.schema(), Some(props))
+        .map_err(|e| enc(e.to_string()))?;
+    w.write(&first).map_err(|e| enc(e.to_string()))?;
+    drop(first);
+    for chunk in rest.chunks(ROW_GROUP_ROWS) {
+        let batch = to_batch(chunk).map_err(|e| enc(e.to_string()))?;
+        w.write(&batch).map_err(|e| enc(e.to_string()))?;
+    }
+    w.close().map_err(|e| enc(e.to_string()))?;
+    f.finish(path)
 }
 
 fn u32_list(rows: impl Iterator<Item = Vec<u32>>) -> ArrayRef {
@@ -362,53 +395,63 @@ pub fn write_plan_dir(
     result
 }
 
+/// A file of the plan directory: name, sha256, bytes.
+type Written = (&'static str, (String, u64));
+
 fn write_into(
     dir: &Path,
     plan: &Plan,
     inputs: &[InputRef],
     created_at: DateTime<Utc>,
 ) -> Result<Value, ReportError> {
+    // The five files are independent: write them side by side.
+    let written: Vec<Result<Written, ReportError>> = std::thread::scope(|s| {
+        let plan_json = s.spawn(|| {
+            let path = dir.join("plan.json");
+            let mut f = Hashed::create(&path)?;
+            serde_json::to_writer_pretty(&mut f, plan).map_err(|e| ReportError::Encode {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            f.write_all(b"\n").map_err(io(&path))?;
+            Ok(vec![("plan.json", f.finish(&path)?)])
+        });
+        let tables = s.spawn(|| {
+            Ok(vec![
+                (
+                    "actions.parquet",
+                    write_parquet(&dir.join("actions.parquet"), &plan.actions, actions_batch)?,
+                ),
+                (
+                    "findings.parquet",
+                    write_parquet(
+                        &dir.join("findings.parquet"),
+                        &plan.findings,
+                        findings_batch,
+                    )?,
+                ),
+            ])
+        });
+        let reports = [
+            ("report.md", crate::render::Format::Markdown),
+            ("report.html", crate::render::Format::Html),
+        ]
+        .into_iter()
+        .map(|(name, format)| Ok((name, write_rendered(&dir.join(name), plan, format)?)))
+        .collect::<Vec<_>>();
+        let mut all = Vec::new();
+        for h in [plan_json, tables] {
+            match h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)) {
+                Ok(files) => all.extend(files.into_iter().map(Ok)),
+                Err(e) => all.push(Err(e)),
+            }
+        }
+        all.extend(reports);
+        all
+    });
     let mut files = BTreeMap::new();
-    let plan_path = dir.join("plan.json");
-    let mut f = Hashed::create(&plan_path)?;
-    serde_json::to_writer_pretty(&mut f, plan).map_err(|e| ReportError::Encode {
-        path: plan_path.clone(),
-        message: e.to_string(),
-    })?;
-    f.write_all(b"\n").map_err(io(&plan_path))?;
-    let (sha, len) = f.finish(&plan_path)?;
-    files.insert(
-        "plan.json".to_string(),
-        json!({"sha256": sha, "bytes": len}),
-    );
-    let ap = dir.join("actions.parquet");
-    let batch = actions_batch(&plan.actions).map_err(|e| ReportError::Encode {
-        path: ap.clone(),
-        message: e.to_string(),
-    })?;
-    let bytes = parquet_bytes(&ap, &batch)?;
-    drop(batch);
-    let (sha, len) = write_synced(&ap, &bytes)?;
-    files.insert(
-        "actions.parquet".to_string(),
-        json!({"sha256": sha, "bytes": len}),
-    );
-    drop(bytes);
-    let fp = dir.join("findings.parquet");
-    let batch = findings_batch(&plan.findings).map_err(|e| ReportError::Encode {
-        path: fp.clone(),
-        message: e.to_string(),
-    })?;
-    let (sha, len) = write_synced(&fp, &parquet_bytes(&fp, &batch)?)?;
-    files.insert(
-        "findings.parquet".to_string(),
-        json!({"sha256": sha, "bytes": len}),
-    );
-    for (name, format) in [
-        ("report.md", crate::render::Format::Markdown),
-        ("report.html", crate::render::Format::Html),
-    ] {
-        let (sha, len) = write_rendered(&dir.join(name), plan, format)?;
+    for w in written {
+        let (name, (sha, len)) = w?;
         files.insert(name.to_string(), json!({"sha256": sha, "bytes": len}));
     }
     let instance = plan

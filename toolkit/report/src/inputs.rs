@@ -45,6 +45,12 @@ impl Record for EdgeRow {
         <dirsnap_model::Membership as Record>::columns()
     }
 
+    /// `member_ref`, `member_display` and `in_scope` (most of the file's bytes) are never
+    /// decoded.
+    fn reads_column(name: &str) -> bool {
+        matches!(name, "group_key" | "member_key" | "member_kind")
+    }
+
     fn to_batch(_rows: &[Self]) -> Result<RecordBatch, ArrowError> {
         Err(ArrowError::NotYetImplemented(
             "membership edges are read-only; write dirsnap_model::Membership rows".into(),

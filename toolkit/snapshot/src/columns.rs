@@ -38,6 +38,9 @@ pub trait Column {
     type Value;
     /// Type name as docs/snapshot-format.md spells it.
     const DOC_TYPE: &'static str;
+    /// False for a derived column whose `read` only checks the type (the field comes from
+    /// another column): the reader then leaves it undecoded.
+    const DECODES: bool = true;
     fn data_type() -> DataType;
     fn nullable() -> bool;
     fn build<'a>(values: impl ExactSizeIterator<Item = &'a Self::Value>) -> ArrayRef
@@ -323,6 +326,7 @@ pub struct GuidText;
 impl Column for GuidText {
     type Value = Guid;
     const DOC_TYPE: &'static str = "string";
+    const DECODES: bool = false;
     fn data_type() -> DataType {
         DataType::Utf8
     }
@@ -427,6 +431,7 @@ pub struct OptBinGuidText;
 impl Column for OptBinGuidText {
     type Value = Option<Vec<u8>>;
     const DOC_TYPE: &'static str = "string?";
+    const DECODES: bool = false;
     fn data_type() -> DataType {
         DataType::Utf8
     }

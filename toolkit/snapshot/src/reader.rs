@@ -2,11 +2,13 @@
 //! each data file is read once into memory, its sha256 compared with the manifest, and only
 //! then decoded. A modified file is refused before a single row is trusted.
 
+use crate::columns::ColumnError;
 use crate::error::SnapshotError;
 use crate::kinds::{Ad, Iid, KindSpec, M365};
 use crate::records::{Record, Table};
 use bytes::Bytes;
 use dirsnap_model::{Manifest, Membership, SCHEMA_VERSION, SnapshotKind};
+use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
 };
@@ -19,7 +21,8 @@ const BATCH_ROWS: usize = 16 * 1024;
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
     /// Leave the `raw` column undecoded (empty strings): the engine rarely needs it and it is
-    /// most of a snapshot's bytes.
+    /// most of a snapshot's bytes. Its pages are then neither decompressed nor decoded (the
+    /// file's checksum still covers them).
     pub skip_raw: bool,
 }
 
@@ -287,6 +290,7 @@ fn decode_parallel<R: Record>(
             "has {total} rows, manifest.json records {expected_rows}"
         ));
     }
+    let projection = projection::<R>(&metadata, skip)?;
     let mut rows: Vec<R> = Vec::with_capacity(total);
     rows.resize_with(total, Default::default);
     let threads = std::thread::available_parallelism()
@@ -320,9 +324,11 @@ fn decode_parallel<R: Record>(
             .zip(slices)
             .map(|((row_groups, _), slice)| {
                 let metadata = metadata.clone();
+                let projection = projection.clone();
                 scope.spawn(move || -> Result<(), String> {
                     let reader =
                         ParquetRecordBatchReaderBuilder::new_with_metadata(bytes.clone(), metadata)
+                            .with_projection(projection)
                             .with_row_groups(row_groups)
                             .with_batch_size(BATCH_ROWS)
                             .build()
@@ -354,4 +360,39 @@ fn decode_parallel<R: Record>(
         r?;
     }
     Ok(rows)
+}
+
+/// The columns to decode: those `R` reads, minus `skip`. Every column of `R`'s schema must be
+/// in the file with its type (a skipped one may be absent), so a damaged or foreign file is
+/// refused the same whether or not a column is decoded.
+fn projection<R: Record>(
+    metadata: &ArrowReaderMetadata,
+    skip: &[&str],
+) -> Result<ProjectionMask, String> {
+    let file = metadata.schema();
+    let schema = R::schema();
+    for (column, field) in R::columns().iter().zip(schema.fields()) {
+        let name = column.name;
+        let found = match file.field_with_name(name) {
+            Ok(f) if f.data_type() == field.data_type() => continue,
+            Ok(f) => f.data_type().to_string(),
+            Err(_) if skip.contains(&name) => continue,
+            Err(_) => "nothing (column missing)".to_string(),
+        };
+        return Err(ColumnError::WrongType {
+            column: name,
+            found,
+            expected: field.data_type().to_string(),
+        }
+        .to_string());
+    }
+    let descr = metadata.metadata().file_metadata().schema_descr();
+    let roots = descr
+        .root_schema()
+        .get_fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !skip.contains(&f.name()) && R::reads_column(f.name()))
+        .map(|(i, _)| i);
+    Ok(ProjectionMask::roots(descr, roots))
 }

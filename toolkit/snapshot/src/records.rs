@@ -43,8 +43,15 @@ pub trait Record: Default + Send + Sync + 'static {
     fn schema() -> SchemaRef;
     fn columns() -> &'static [ColumnDoc];
     fn to_batch(rows: &[Self]) -> Result<RecordBatch, ArrowError>;
+    /// Whether `fill_from_batch` uses this column's values. The reader decodes only these
+    /// (minus `skip`); every column's type is still checked against the file's schema.
+    fn reads_column(name: &str) -> bool {
+        Self::columns().iter().any(|c| c.name == name)
+    }
+
     /// Decodes the batch into `rows` (exactly `batch.num_rows()` long). `skip` names
-    /// columns not to decode (left as they are).
+    /// columns not to decode (left as they are); columns `reads_column` rejects may be
+    /// absent from the batch.
     fn fill_from_batch(
         batch: &RecordBatch,
         rows: &mut [Self],
@@ -119,13 +126,18 @@ macro_rules! record {
                 RecordBatch::try_new(Self::schema(), columns)
             }
 
+            fn reads_column(name: &str) -> bool {
+                $( if name == $col { return <$kind as Column>::DECODES; } )*
+                false
+            }
+
             fn fill_from_batch(
                 batch: &RecordBatch,
                 rows: &mut [Self],
                 skip: &[&str],
             ) -> Result<(), ColumnError> {
                 $(
-                    if !skip.contains(&$col) {
+                    if <$kind as Column>::DECODES && !skip.contains(&$col) {
                         let array = batch.column_by_name($col).ok_or_else(|| missing($col))?;
                         <$kind as Column>::read($col, array.as_ref(), rows.iter_mut().map(|r| &mut r.$field))?;
                     }

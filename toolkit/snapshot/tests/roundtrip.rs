@@ -359,3 +359,108 @@ fn many_rows_across_row_groups_and_threads_round_trip_in_order() {
         "rows differ after a parallel write and read"
     );
 }
+
+/// Overwrites the first bytes of one column's pages in `users.parquet` and re-records the
+/// file's sha256, so the checksum passes and only that column is damaged.
+fn damage_column(snap: &Path, column: &str) {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let file = snap.join("users.parquet");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let reader = SerializedFileReader::new(bytes::Bytes::from(bytes.clone())).unwrap();
+    let mut damaged = 0;
+    for rg in reader.metadata().row_groups() {
+        for c in rg.columns() {
+            if c.column_path().string() == column {
+                let (start, len) = c.byte_range();
+                let start = usize::try_from(start).unwrap();
+                for b in &mut bytes[start..start + usize::try_from(len).unwrap().min(64)] {
+                    *b = 0xff;
+                }
+                damaged += 1;
+            }
+        }
+    }
+    assert!(damaged > 0, "no column {column}");
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes))
+    };
+    std::fs::write(&file, &bytes).unwrap();
+    let manifest = snap.join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    m["files"]["users.parquet"]["sha256"] = serde_json::Value::String(sha);
+    std::fs::write(&manifest, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+}
+
+#[test]
+fn skip_raw_never_decodes_the_raw_column() {
+    // Damaged raw pages: a reader that decompressed or decoded them would fail. With
+    // skip_raw the read succeeds, so raw is not materialised at all; without it, the damage
+    // is reported. Likewise the derived object_guid text column is never decoded.
+    let dir = tempfile::tempdir().unwrap();
+    let snap = small_snapshot(dir.path());
+    damage_column(&snap, "raw");
+    damage_column(&snap, "object_guid");
+    let s = Snapshot::open(&snap).unwrap();
+    let t = s.read::<Ad>(&ReadOptions { skip_raw: true }).unwrap();
+    assert_eq!(t.users.len(), 1);
+    assert_eq!(t.users[0].object_guid, Guid([1; 16]));
+    assert_eq!(t.users[0].dn, "CN=a,DC=x");
+    assert_eq!(t.users[0].raw, "");
+    let err = s.read::<Ad>(&ReadOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, SnapshotError::BadData { .. }),
+        "damaged raw pages must fail a full read: {err}"
+    );
+    assert!(err.to_string().contains("users.parquet"), "{err}");
+}
+
+#[test]
+fn a_skipped_column_is_still_type_checked() {
+    // A users.parquet whose raw column is not a string is refused even with skip_raw.
+    use arrow_array::{ArrayRef, Int64Array, RecordBatch};
+    let dir = tempfile::tempdir().unwrap();
+    let snap = small_snapshot(dir.path());
+    let file = snap.join("users.parquet");
+    let good = {
+        let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            std::fs::File::open(&file).unwrap(),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+        r.into_iter().next().unwrap().unwrap()
+    };
+    let schema = good.schema();
+    let raw_at = schema.index_of("raw").unwrap();
+    let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
+    fields[raw_at] = std::sync::Arc::new(arrow_schema::Field::new(
+        "raw",
+        arrow_schema::DataType::Int64,
+        false,
+    ));
+    let mut cols: Vec<ArrayRef> = good.columns().to_vec();
+    cols[raw_at] = std::sync::Arc::new(Int64Array::from(vec![7i64]));
+    let batch =
+        RecordBatch::try_new(std::sync::Arc::new(arrow_schema::Schema::new(fields)), cols).unwrap();
+    let mut buf = Vec::new();
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    std::fs::write(&file, &buf).unwrap();
+    let manifest = snap.join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    m["files"]["users.parquet"]["sha256"] = serde_json::Value::String({
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&buf))
+    });
+    std::fs::write(&manifest, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    let err = Snapshot::open(&snap)
+        .unwrap()
+        .read::<Ad>(&ReadOptions { skip_raw: true })
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("raw") && text.contains("Int64"), "{text}");
+}
