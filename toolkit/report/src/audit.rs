@@ -433,7 +433,7 @@ pub fn markdown(a: &Audit) -> String {
     }
     let _ = writeln!(o, "\n| section | count |\n|---|---:|");
     for s in &a.sections {
-        let _ = writeln!(o, "| [{}](#{}) | {} |", s.title, s.id, s.items.len());
+        let _ = writeln!(o, "| {} | {} |", s.title, s.items.len());
     }
     let _ = writeln!(o);
     for s in &a.sections {
