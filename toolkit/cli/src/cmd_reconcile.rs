@@ -6,12 +6,10 @@ use crate::error::CliError;
 use crate::output::spinner;
 use chrono::{DateTime, Utc};
 use dirsnap_config::DsConfig;
-use dirsnap_model::{AdGroup, AdUser, IidGroup, IidUser, M365User, Manifest, SnapshotKind};
-use dirsnap_reconcile::{
-    AdSnapshot, IidSnapshot, InputDigest, Inputs, Instance, MemberEdge, Mode, Plan,
-    THRESHOLD_CATEGORIES,
-};
+use dirsnap_model::{M365User, Manifest, SnapshotKind};
+use dirsnap_reconcile::{InputDigest, Inputs, Instance, Mode, Plan, THRESHOLD_CATEGORIES};
 use dirsnap_report::InputRef;
+use dirsnap_report::inputs::{AdRows, IidRows};
 use dirsnap_snapshot::{ReadOptions, Snapshot, Table};
 use std::path::{Path, PathBuf};
 
@@ -78,22 +76,15 @@ pub struct Args {
     pub json: bool,
 }
 
-struct AdData {
+/// A snapshot read for the engine, with where it came from and its digest for the manifest.
+struct Read<T> {
     path: PathBuf,
-    manifest: Manifest,
     digest: String,
-    users: Vec<AdUser>,
-    groups: Vec<AdGroup>,
-    edges: Vec<MemberEdge>,
+    rows: T,
 }
 
-struct IidData {
-    path: PathBuf,
-    digest: String,
-    users: Vec<IidUser>,
-    groups: Vec<IidGroup>,
-    edges: Vec<MemberEdge>,
-}
+type AdData = Read<AdRows>;
+type IidData = Read<IidRows>;
 
 /// Resident memory in MiB (Linux), for the timing lines at info level.
 fn rss_mib() -> u64 {
@@ -131,58 +122,22 @@ fn open(path: &Path, kind: SnapshotKind, flag: &str) -> Result<Snapshot, CliErro
     Ok(snap)
 }
 
-fn join<T>(
-    h: std::thread::ScopedJoinHandle<'_, Result<T, dirsnap_snapshot::SnapshotError>>,
-) -> Result<T, dirsnap_snapshot::SnapshotError> {
-    h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
-}
-
 fn read_ad(path: &Path, flag: &str, skip_raw: bool) -> Result<AdData, CliError> {
     let snap = open(path, SnapshotKind::Ad, flag)?;
-    let opts = ReadOptions { skip_raw };
-    let (users, groups, edges) = std::thread::scope(|s| {
-        let users = s.spawn(|| snap.read_table::<AdUser>(Table::Users, &opts));
-        let groups = s.spawn(|| snap.read_table::<AdGroup>(Table::Groups, &opts));
-        let edges = dirsnap_report::inputs::read_edges(&snap);
-        (join(users), join(groups), edges)
-    });
-    Ok(AdData {
+    Ok(Read {
+        rows: AdRows::read(&snap, &ReadOptions { skip_raw })?,
         path: path.to_path_buf(),
-        manifest: snap.manifest().clone(),
         digest: manifest_digest(path)?,
-        users: users?,
-        groups: groups?,
-        edges: edges?,
     })
 }
 
 fn read_iid(path: &Path, flag: &str, skip_raw: bool) -> Result<IidData, CliError> {
     let snap = open(path, SnapshotKind::Iid, flag)?;
-    let opts = ReadOptions { skip_raw };
-    let (users, groups, edges) = std::thread::scope(|s| {
-        let users = s.spawn(|| snap.read_table::<IidUser>(Table::Users, &opts));
-        let groups = s.spawn(|| snap.read_table::<IidGroup>(Table::Groups, &opts));
-        let edges = dirsnap_report::inputs::read_edges(&snap);
-        (join(users), join(groups), edges)
-    });
-    Ok(IidData {
+    Ok(Read {
+        rows: IidRows::read(&snap, &ReadOptions { skip_raw })?,
         path: path.to_path_buf(),
         digest: manifest_digest(path)?,
-        users: users?,
-        groups: groups?,
-        edges: edges?,
     })
-}
-
-fn snap(a: &AdData) -> AdSnapshot<'_> {
-    AdSnapshot {
-        users: &a.users,
-        groups: &a.groups,
-        memberships: &a.edges,
-        taken_at: a.manifest.taken_at,
-        filters: &a.manifest.filters,
-        domain: a.manifest.source.domain.as_deref(),
-    }
 }
 
 /// The name of the instance an AD snapshot belongs to.
@@ -347,8 +302,8 @@ pub fn compute(src: &Sources, opts: &Options, quiet: bool) -> Result<Computed, C
         } else {
             configs.iter().position(|(_, n, _)| *n == name).or_else(|| {
                 ads.iter().position(|a| {
-                    a.manifest.source.domain.is_some()
-                        && a.manifest.source.domain == m.source.domain
+                    a.rows.manifest.source.domain.is_some()
+                        && a.rows.manifest.source.domain == m.source.domain
                 })
             })
         };
@@ -412,7 +367,7 @@ pub fn compute(src: &Sources, opts: &Options, quiet: bool) -> Result<Computed, C
     phase("read IIJ ID snapshots", started);
 
     let as_of = as_of_arg
-        .or_else(|| ads.iter().map(|a| a.manifest.taken_at).max())
+        .or_else(|| ads.iter().map(|a| a.rows.manifest.taken_at).max())
         .unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
     let mut digests = Vec::new();
     let mut refs = Vec::new();
@@ -460,22 +415,14 @@ pub fn compute(src: &Sources, opts: &Options, quiet: bool) -> Result<Computed, C
             name: configs[i].1.clone(),
             config: &configs[i].0,
             config_source: configs[i].2.clone(),
-            ad: snap(a),
-            previous_ad: prev_ads[i].as_ref().map(snap),
+            ad: a.rows.view(),
+            previous_ad: prev_ads[i].as_ref().map(|p| p.rows.view()),
         })
         .collect();
     let inputs = Inputs {
         instances,
-        iid: IidSnapshot {
-            users: &iid.users,
-            groups: &iid.groups,
-            memberships: &iid.edges,
-        },
-        previous_iid: prev_iid.as_ref().map(|p| IidSnapshot {
-            users: &p.users,
-            groups: &p.groups,
-            memberships: &p.edges,
-        }),
+        iid: iid.rows.view(),
+        previous_iid: prev_iid.as_ref().map(|p| p.rows.view()),
         m365: m365.as_ref().map(|(_, _, u)| u.as_slice()),
         mode,
         as_of,

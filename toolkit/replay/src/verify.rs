@@ -12,11 +12,11 @@ use crate::plan_dir::PlanDir;
 use crate::{Failure, ReplayError};
 use dirsnap_config::DsConfig;
 use dirsnap_model::scim_json::{LinkingIdPath, UserOptions, group_from_scim, user_from_scim_with};
-use dirsnap_model::{AdGroup, AdUser, IidGroup, IidUser, M365User, Manifest, MemberKind};
+use dirsnap_model::{IidGroup, IidUser, M365User, Manifest, MemberKind};
 use dirsnap_reconcile::{
-    Action, AdSnapshot, IidSnapshot, Inputs, Instance, Key, MemberEdge, Op, Resource,
-    THRESHOLD_CATEGORIES,
+    Action, Inputs, Instance, Key, MemberEdge, Op, Resource, THRESHOLD_CATEGORIES,
 };
+use dirsnap_report::inputs::{AdRows, IidRows};
 use dirsnap_scim::{ScimClient, ScimError};
 use dirsnap_snapshot::{ReadOptions, Snapshot, Table};
 use futures::StreamExt as _;
@@ -200,50 +200,23 @@ fn read_err(path: &Path, err: impl std::fmt::Display) -> ReplayError {
     input_err(format!("{}: {err}", path.display()))
 }
 
-struct AdData {
-    manifest: Manifest,
-    users: Vec<AdUser>,
-    groups: Vec<AdGroup>,
-    edges: Vec<MemberEdge>,
-}
+type AdData = AdRows;
+type IidData = IidRows;
 
 fn read_ad(path: &Path, snap: &Snapshot, config: &DsConfig) -> Result<AdData, ReplayError> {
-    let manifest = snap.manifest().clone();
-    let needs = dirsnap_reconcile::raw_needs(config, &manifest.filters)
+    let needs = dirsnap_reconcile::raw_needs(config, &snap.manifest().filters)
         .map_err(|err| read_err(path, err))?;
-    let opts = ReadOptions {
-        skip_raw: !needs.ad,
-    };
-    Ok(AdData {
-        users: snap
-            .read_table::<AdUser>(Table::Users, &opts)
-            .map_err(|err| read_err(path, err))?,
-        groups: snap
-            .read_table::<AdGroup>(Table::Groups, &opts)
-            .map_err(|err| read_err(path, err))?,
-        edges: dirsnap_report::inputs::read_edges(snap).map_err(|err| read_err(path, err))?,
-        manifest,
-    })
-}
-
-#[derive(Clone)]
-struct IidData {
-    users: Vec<IidUser>,
-    groups: Vec<IidGroup>,
-    edges: Vec<MemberEdge>,
+    AdRows::read(
+        snap,
+        &ReadOptions {
+            skip_raw: !needs.ad,
+        },
+    )
+    .map_err(|err| read_err(path, err))
 }
 
 fn read_iid(path: &Path, snap: &Snapshot) -> Result<IidData, ReplayError> {
-    let opts = ReadOptions::default();
-    Ok(IidData {
-        users: snap
-            .read_table::<IidUser>(Table::Users, &opts)
-            .map_err(|err| read_err(path, err))?,
-        groups: snap
-            .read_table::<IidGroup>(Table::Groups, &opts)
-            .map_err(|err| read_err(path, err))?,
-        edges: dirsnap_report::inputs::read_edges(snap).map_err(|err| read_err(path, err))?,
-    })
+    IidRows::read(snap, &ReadOptions::default()).map_err(|err| read_err(path, err))
 }
 
 /// The config of one instance, checked against its recorded digest.
@@ -425,25 +398,6 @@ fn overlay(
         groups: out_groups,
         edges,
     })
-}
-
-fn snap_of(a: &AdData) -> AdSnapshot<'_> {
-    AdSnapshot {
-        users: &a.users,
-        groups: &a.groups,
-        memberships: &a.edges,
-        taken_at: a.manifest.taken_at,
-        filters: &a.manifest.filters,
-        domain: a.manifest.source.domain.as_deref(),
-    }
-}
-
-fn iid_snap(d: &IidData) -> IidSnapshot<'_> {
-    IidSnapshot {
-        users: &d.users,
-        groups: &d.groups,
-        memberships: &d.edges,
-    }
 }
 
 fn same_object(a: &Action, b: &Action, created: &BTreeMap<u32, String>) -> bool {
@@ -651,12 +605,12 @@ pub async fn verify(
                 name: name.clone(),
                 config,
                 config_source: source.clone(),
-                ad: snap_of(ad),
-                previous_ad: prev.as_ref().map(snap_of),
+                ad: ad.view(),
+                previous_ad: prev.as_ref().map(AdRows::view),
             })
             .collect(),
-        iid: iid_snap(&iid_now),
-        previous_iid: previous_now.as_ref().map(iid_snap),
+        iid: iid_now.view(),
+        previous_iid: previous_now.as_ref().map(IidRows::view),
         m365: m365.as_deref(),
         mode: plan.plan.mode,
         as_of: plan.plan.as_of,

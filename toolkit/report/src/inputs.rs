@@ -97,3 +97,80 @@ pub fn read_edges(snap: &Snapshot) -> Result<Vec<MemberEdge>, SnapshotError> {
     let rows = snap.read_table::<EdgeRow>(Table::Memberships, &ReadOptions::default())?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
+
+fn join<T>(
+    h: std::thread::ScopedJoinHandle<'_, Result<T, SnapshotError>>,
+) -> Result<T, SnapshotError> {
+    h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+}
+
+/// An AD snapshot's rows as the engine reads them.
+#[derive(Debug, Clone)]
+pub struct AdRows {
+    pub manifest: dirsnap_model::Manifest,
+    pub users: Vec<dirsnap_model::AdUser>,
+    pub groups: Vec<dirsnap_model::AdGroup>,
+    pub edges: Vec<MemberEdge>,
+}
+
+impl AdRows {
+    /// Users, groups and memberships, decoded side by side.
+    pub fn read(snap: &Snapshot, opts: &ReadOptions) -> Result<AdRows, SnapshotError> {
+        let (users, groups, edges) = std::thread::scope(|s| {
+            let users = s.spawn(|| snap.read_table(Table::Users, opts));
+            let groups = s.spawn(|| snap.read_table(Table::Groups, opts));
+            let edges = read_edges(snap);
+            (join(users), join(groups), edges)
+        });
+        Ok(AdRows {
+            manifest: snap.manifest().clone(),
+            users: users?,
+            groups: groups?,
+            edges: edges?,
+        })
+    }
+
+    pub fn view(&self) -> dirsnap_reconcile::AdSnapshot<'_> {
+        dirsnap_reconcile::AdSnapshot {
+            users: &self.users,
+            groups: &self.groups,
+            memberships: &self.edges,
+            taken_at: self.manifest.taken_at,
+            filters: &self.manifest.filters,
+            domain: self.manifest.source.domain.as_deref(),
+        }
+    }
+}
+
+/// An IID snapshot's rows as the engine reads them.
+#[derive(Debug, Clone, Default)]
+pub struct IidRows {
+    pub users: Vec<dirsnap_model::IidUser>,
+    pub groups: Vec<dirsnap_model::IidGroup>,
+    pub edges: Vec<MemberEdge>,
+}
+
+impl IidRows {
+    /// Users, groups and memberships, decoded side by side.
+    pub fn read(snap: &Snapshot, opts: &ReadOptions) -> Result<IidRows, SnapshotError> {
+        let (users, groups, edges) = std::thread::scope(|s| {
+            let users = s.spawn(|| snap.read_table(Table::Users, opts));
+            let groups = s.spawn(|| snap.read_table(Table::Groups, opts));
+            let edges = read_edges(snap);
+            (join(users), join(groups), edges)
+        });
+        Ok(IidRows {
+            users: users?,
+            groups: groups?,
+            edges: edges?,
+        })
+    }
+
+    pub fn view(&self) -> dirsnap_reconcile::IidSnapshot<'_> {
+        dirsnap_reconcile::IidSnapshot {
+            users: &self.users,
+            groups: &self.groups,
+            memberships: &self.edges,
+        }
+    }
+}
