@@ -11,7 +11,6 @@ use crate::error::CliError;
 use crate::output::ActionsBar;
 use dirsnap_config::{Secret, load_config};
 use dirsnap_mock_scim::{MockConfig, MockServer, Profile, TokenSpec};
-use dirsnap_model::scim_json::LinkingIdPath;
 use dirsnap_reconcile::{Action, Plan};
 use dirsnap_replay::{DeleteLimit, ReplayOptions, ReplaySummary};
 use dirsnap_scim::{ClientOptions, ScimClient};
@@ -112,6 +111,8 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
             args.sources.config.display()
         ))
     })?;
+    // The replay writes the linking ID where the mock keeps it: one parse of the profile key.
+    let linking_id = profile.linking_id.clone();
     let token = format!("simulate-{}", std::process::id());
     let mut mock_config = MockConfig::with_profile(profile);
     mock_config.tokens.push(TokenSpec::new(token.clone()));
@@ -126,10 +127,6 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
 
     // 3. Replay the plan onto it. Thresholds and blocking findings are the verdict's business,
     // not a reason to stop half way; the mock starts from the IID snapshot, so no staleness.
-    let linking_id = match config.dirsnap.profile.get("application_linking_id") {
-        Some(serde_json::Value::String(s)) => LinkingIdPath::parse(s),
-        _ => LinkingIdPath::default(),
-    };
     let options = ReplayOptions {
         concurrency: args.concurrency.max(1),
         delete_limit: DeleteLimit::Total(u64::MAX),

@@ -159,7 +159,6 @@ pub fn audit(input: &AuditInput<'_>) -> Audit {
                     .push("recovery mode leaves this object as it is now".into());
             } else {
                 counts.console_edits_reverted += 1;
-                let gone = f.message.contains("gone from the live tenant");
                 for a in touching {
                     item.lines.push(format!(
                         "recovery mode would {} it (#{}): {}",
@@ -167,7 +166,9 @@ pub fn audit(input: &AuditInput<'_>) -> Audit {
                         a.seq,
                         a.reason
                     ));
-                    if gone && a.op == Op::CreateUser {
+                    // Recovery creates a user with a drift finding only when the live
+                    // tenant no longer shows it: deleted in the console, so pending deletion.
+                    if a.op == Op::CreateUser {
                         counts.predicted_conflicts += 1;
                         item.lines.push("a user deleted in the console goes into pending deletion and keeps its login ID (assumption A3): this create fails (409) until the user is restored, or deleted for good, in IIJ ID Console".into());
                     }
