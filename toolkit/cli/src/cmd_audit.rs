@@ -79,6 +79,7 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     let Computed {
         plan: recovery,
         refs,
+        ..
     } = {
         let (s, o) = sources(&args, false);
         cmd_reconcile::compute(&s, &o, quiet)?

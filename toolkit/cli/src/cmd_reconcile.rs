@@ -168,6 +168,9 @@ fn config_from_manifest(path: &Path, m: &Manifest, i: usize) -> Result<DsConfig,
 pub struct Computed {
     pub plan: Plan,
     pub refs: Vec<InputRef>,
+    /// The snapshots' rows the plan was computed from (the plan owns its data; these are
+    /// only kept so `reconcile` can leave freeing them to the process exit).
+    pub inputs: Box<dyn std::any::Any>,
 }
 
 pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
@@ -183,14 +186,19 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
         secret: args.secret.clone(),
         allow_threshold: args.allow_threshold.clone(),
     };
-    let Computed { plan, refs } = compute(&args.sources, &options, quiet)?;
+    let Computed { plan, refs, inputs } = compute(&args.sources, &options, quiet)?;
     write_plan(&args.out, &plan, &refs, quiet)?;
     phase("wrote the plan", started);
     print_summary(&args, &plan)?;
-    if plan.summary.blocked {
-        let n = plan.findings.iter().filter(|f| f.blocks()).count();
+    // Tens of millions of rows and strings: freeing them one by one takes longer than the
+    // operating system's reclaiming them all when the process exits a moment later.
+    std::mem::forget(inputs);
+    let blocked = plan.findings.iter().filter(|f| f.blocks()).count();
+    let is_blocked = plan.summary.blocked;
+    std::mem::forget(plan);
+    if is_blocked {
         return Err(CliError::Blocked(format!(
-            "the plan has {n} blocking finding(s) (errors or exceeded thresholds); it was written to {} for review. Resolve them, or accept a threshold with --allow-threshold",
+            "the plan has {blocked} blocking finding(s) (errors or exceeded thresholds); it was written to {} for review. Resolve them, or accept a threshold with --allow-threshold",
             args.out.display()
         )));
     }
@@ -434,7 +442,12 @@ pub fn compute(src: &Sources, opts: &Options, quiet: bool) -> Result<Computed, C
     let plan = dirsnap_reconcile::reconcile(&inputs).map_err(|e| input(e.to_string()))?;
     pb.finish_and_clear();
     phase("reconciled", started);
-    Ok(Computed { plan, refs })
+    drop(inputs);
+    Ok(Computed {
+        plan,
+        refs,
+        inputs: Box::new((ads, prev_ads, iid, prev_iid, m365)),
+    })
 }
 
 fn print_summary(args: &Args, plan: &Plan) -> Result<(), CliError> {

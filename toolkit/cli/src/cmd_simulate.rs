@@ -97,7 +97,7 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     let started = std::time::Instant::now();
 
     // 1. The plan, exactly as `reconcile` computes it.
-    let Computed { plan, refs } = cmd_reconcile::compute(&args.sources, &first(&args), quiet)?;
+    let Computed { plan, refs, .. } = cmd_reconcile::compute(&args.sources, &first(&args), quiet)?;
     std::fs::create_dir_all(&args.out)
         .map_err(|e| runtime(format!("{}: cannot create: {e}", args.out.display())))?;
     let plan_dir = args.out.join("plan");
@@ -162,6 +162,7 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     let Computed {
         plan: second,
         refs: second_refs,
+        ..
     } = cmd_reconcile::compute(&sources, &options, quiet)?;
     cmd_reconcile::write_plan(&args.out.join("plan-after"), &second, &second_refs, quiet)?;
 

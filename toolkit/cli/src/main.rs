@@ -20,6 +20,12 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+// Snapshots of a million users are tens of millions of small strings: mimalloc allocates
+// and frees them in about half the time of glibc's malloc and with less overhead per string
+// (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "dirsnap",

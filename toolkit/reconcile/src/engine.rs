@@ -5,11 +5,11 @@ use crate::digest;
 use crate::entry::{AdGraph, GroupEntry, UserEntry};
 use crate::error::ReconcileError;
 use crate::findings as codes;
-use crate::index::{Ci, IidIndex, Map, Multi, eq_ci, map_with_capacity};
-use crate::key::{Key, MemberEdge};
+use crate::index::{Ci, IidIndex, KeyIndex, Lists, Map, Multi, eq_ci, map_with_capacity};
+use crate::key::{Edges, Key};
 use crate::mapping::{Attr, Desired, DesiredKeys, LazyJson, Mapper, normalized};
 use crate::plan::{
-    Action, Change, Confidence, Finding, InputDigest, InstanceInfo, MemberRef, Mode, Op,
+    Action, Change, Confidence, Finding, InputDigest, InstanceInfo, Keys, MemberRef, Mode, Op,
     PLAN_SCHEMA_VERSION, PatchOp, Plan, Request, Resource, Severity, Skipped,
 };
 use crate::profile::RecreatedLiveUser;
@@ -26,7 +26,7 @@ use std::collections::{BTreeMap, BTreeSet};
 pub struct AdSnapshot<'a> {
     pub users: &'a [AdUser],
     pub groups: &'a [AdGroup],
-    pub memberships: &'a [MemberEdge],
+    pub memberships: &'a Edges,
     pub taken_at: DateTime<Utc>,
     /// The LDAP filters the exporter applied (the snapshot's outer bound).
     pub filters: &'a Filters,
@@ -38,7 +38,7 @@ pub struct AdSnapshot<'a> {
 pub struct IidSnapshot<'a> {
     pub users: &'a [IidUser],
     pub groups: &'a [IidGroup],
-    pub memberships: &'a [MemberEdge],
+    pub memberships: &'a Edges,
 }
 
 /// One Directory Sync instance: its config and its AD snapshot(s).
@@ -125,7 +125,7 @@ impl Ctx {
         severity: Severity,
         instance: Option<&str>,
         subject: String,
-        keys: BTreeMap<String, String>,
+        keys: Keys,
         message: String,
         remediation: String,
         confidence: Confidence,
@@ -155,9 +155,9 @@ struct Inst<'a> {
     mapper: Mapper,
     iid_user_filter: Option<ScimFilter>,
     iid_group_filter: Option<ScimFilter>,
-    ad_user_by_key: Map<Key, u32>,
+    ad_user_by_key: KeyIndex,
     users_in_scope: Vec<u32>,
-    keys: Vec<DesiredKeys>,
+    keys: Vec<DesiredKeys<'a>>,
     groups_in_scope: Vec<u32>,
     group_names: Vec<Option<String>>,
     owned_users: Vec<bool>,
@@ -178,29 +178,29 @@ struct History<'a> {
     in_scope_users: usize,
 }
 
-fn keys_of_ad(user: &AdUser) -> BTreeMap<String, String> {
-    let mut k = BTreeMap::new();
-    k.insert("objectGUID".into(), user.object_guid.to_string());
-    k.insert("dn".into(), user.dn.clone());
+fn keys_of_ad(user: &AdUser) -> Keys {
+    let mut k = Keys::with_capacity(4);
+    k.insert("objectGUID", user.object_guid.to_string());
+    k.insert("dn", user.dn.clone());
     if !user.domain.is_empty() {
-        k.insert("domain".into(), user.domain.clone());
+        k.insert("domain", user.domain.clone());
     }
     k
 }
 
-fn keys_of_ad_group(group: &AdGroup) -> BTreeMap<String, String> {
-    let mut k = BTreeMap::new();
-    k.insert("objectGUID".into(), group.object_guid.to_string());
-    k.insert("dn".into(), group.dn.clone());
+fn keys_of_ad_group(group: &AdGroup) -> Keys {
+    let mut k = Keys::with_capacity(4);
+    k.insert("objectGUID", group.object_guid.to_string());
+    k.insert("dn", group.dn.clone());
     if !group.domain.is_empty() {
-        k.insert("domain".into(), group.domain.clone());
+        k.insert("domain", group.domain.clone());
     }
     k
 }
 
-fn keys_of_iid(id: &str) -> BTreeMap<String, String> {
-    let mut k = BTreeMap::new();
-    k.insert("id".into(), id.to_string());
+fn keys_of_iid(id: &str) -> Keys {
+    let mut k = Keys::with_capacity(1);
+    k.insert("id", id.to_string());
     k
 }
 
@@ -346,7 +346,7 @@ fn wider(ctx: &mut Ctx, inst: &str, what: &str, key: &str, config: &str, export:
         Severity::Warning,
         Some(inst),
         format!("{key} ({what}s)"),
-        BTreeMap::new(),
+        Keys::new(),
         format!(
             "{key} is {config} but the AD snapshot was exported with {export}; the snapshot is the outer bound, so {what}s the new filter selects that the export filter did not are missing from this plan, and IIJ ID {what}s without an AD row in the snapshot are not deleted (listed as skipped)"
         ),
@@ -399,8 +399,18 @@ pub fn reconcile(inputs: &Inputs<'_>) -> Result<Plan, ReconcileError> {
         )),
         Mode::Recovery => None,
     };
+    // Room for a plan that touches every object: growing a vector of a few hundred
+    // thousand drafts would copy it several times over, and capacity never written costs
+    // no memory.
+    let most = inputs
+        .instances
+        .iter()
+        .map(|i| i.ad.users.len() + 2 * i.ad.groups.len())
+        .sum::<usize>()
+        + base.users.len()
+        + base.groups.len();
     let mut ctx = Ctx {
-        drafts: Vec::new(),
+        drafts: Vec::with_capacity(most),
         findings: Vec::new(),
         skipped: Vec::new(),
         notes: Vec::new(),
@@ -419,6 +429,14 @@ pub fn reconcile(inputs: &Inputs<'_>) -> Result<Plan, ReconcileError> {
     thresholds(&mut ctx, inputs, &insts, &base, &users_state);
     if let Some(exp) = inputs.token_expires_at {
         token_check(&mut ctx, inputs, exp);
+    }
+    // What the plan's assembly does not read goes now, so the memory is reused for it.
+    drop((users_state, live_idx, base));
+    for i in &mut insts {
+        i.keys = Vec::new();
+        i.ad_user_by_key = KeyIndex::with_capacity(0);
+        i.owned_users = Vec::new();
+        i.owned_groups = Vec::new();
     }
     Ok(finish(ctx, inputs, &insts))
 }
@@ -470,7 +488,7 @@ fn prepare<'a>(
     let graph = needs_graph.then(|| AdGraph::new(input.ad.groups, input.ad.memberships));
 
     let ad = &input.ad;
-    let mut ad_user_by_key = map_with_capacity(ad.users.len());
+    let mut ad_user_by_key = KeyIndex::with_capacity(ad.users.len());
     for (i, u) in ad.users.iter().enumerate() {
         if !u.is_deleted {
             ad_user_by_key.insert(Key::of_guid(&u.object_guid), i as u32);
@@ -479,7 +497,7 @@ fn prepare<'a>(
     let user_dn = |k: &Key| -> Option<String> {
         ad_user_by_key
             .get(k)
-            .and_then(|&i| ad.users.get(i as usize))
+            .and_then(|i| ad.users.get(i as usize))
             .map(|u| u.dn.clone())
     };
     let mut users_in_scope = Vec::with_capacity(ad.users.len());
@@ -512,11 +530,12 @@ fn prepare<'a>(
             groups_in_scope.push(i as u32);
         }
     }
-    let keys: Vec<DesiredKeys> = users_in_scope
-        .iter()
-        .filter_map(|&i| ad.users.get(i as usize))
-        .map(|u| mapper.keys(u))
-        .collect();
+    let keys: Vec<DesiredKeys<'a>> = crate::par::map(&users_in_scope, |_, &i| {
+        ad.users
+            .get(i as usize)
+            .map(|u| mapper.keys(u))
+            .unwrap_or_default()
+    });
     let group_names = groups_in_scope
         .iter()
         .map(|&i| ad.groups.get(i as usize).and_then(|g| mapper.group_name(g)))
@@ -599,6 +618,36 @@ enum Matched {
 }
 
 fn find_match(base: &IidIndex<'_>, k: &DesiredKeys) -> Matched {
+    // The common case, decided with one lookup: the externalId finds one user whose own
+    // userName and linking ID are the AD user's, and no userName or linking ID is shared by
+    // two IIJ ID users — so looking those up could only find that same user.
+    if base.by_user_name.is_unique()
+        && base.by_linking_id.is_unique()
+        && let Some(e) = k.external_id.as_deref()
+    {
+        let hits = base.by_external_id.get(&e);
+        if hits.len() == 1
+            && let Some(x) = hits.first()
+            && let Some(u) = base.user(x)
+        {
+            let name_same = k
+                .user_name
+                .as_deref()
+                .is_none_or(|n| eq_ci(n, &u.user_name));
+            let link_same = k.linking_id.as_deref().is_none_or(|l| {
+                u.downstream_id
+                    .as_deref()
+                    .is_some_and(|d| !d.is_empty() && d == l)
+            });
+            if name_same && link_same {
+                return Matched::One {
+                    iid: x,
+                    by: "externalId",
+                    strong: true,
+                };
+            }
+        }
+    }
     let by_ext = k
         .external_id
         .as_deref()
@@ -614,9 +663,8 @@ fn find_match(base: &IidIndex<'_>, k: &DesiredKeys) -> Matched {
         .as_deref()
         .map(|n| base.by_user_name.get(&Ci(n)))
         .unwrap_or_default();
-    let describe = |ids: &[u32]| -> String {
-        ids.iter()
-            .filter_map(|&i| base.user(i))
+    let describe = |ids: &mut dyn Iterator<Item = u32>| -> String {
+        ids.filter_map(|i| base.user(i))
             .map(|u| format!("{} (id {})", u.user_name, u.id))
             .collect::<Vec<_>>()
             .join(", ")
@@ -624,13 +672,13 @@ fn find_match(base: &IidIndex<'_>, k: &DesiredKeys) -> Matched {
     if by_ext.len() > 1 {
         return Matched::Ambiguous(format!(
             "externalId matches several IIJ ID users: {}",
-            describe(&by_ext)
+            describe(&mut by_ext.iter())
         ));
     }
     if by_link.len() > 1 {
         return Matched::Ambiguous(format!(
             "downstreamId matches several IIJ ID users: {}",
-            describe(&by_link)
+            describe(&mut by_link.iter())
         ));
     }
     if let (Some(a), Some(b)) = (by_ext.first(), by_link.first())
@@ -638,20 +686,20 @@ fn find_match(base: &IidIndex<'_>, k: &DesiredKeys) -> Matched {
     {
         return Matched::Ambiguous(format!(
             "externalId matches {} but downstreamId matches {}",
-            describe(&[*a]),
-            describe(&[*b])
+            describe(&mut std::iter::once(a)),
+            describe(&mut std::iter::once(b))
         ));
     }
     let strong = by_ext
         .first()
-        .map(|&i| (i, "externalId"))
-        .or(by_link.first().map(|&i| (i, "downstreamId")));
+        .map(|i| (i, "externalId"))
+        .or(by_link.first().map(|i| (i, "downstreamId")));
     if let Some((x, by)) = strong {
-        if let Some(&y) = by_name.iter().find(|&&y| y != x) {
+        if let Some(y) = by_name.iter().find(|&y| y != x) {
             return Matched::Ambiguous(format!(
                 "{by} matches {} but the userName belongs to {}",
-                describe(&[x]),
-                describe(&[y])
+                describe(&mut std::iter::once(x)),
+                describe(&mut std::iter::once(y))
             ));
         }
         return Matched::One {
@@ -660,16 +708,16 @@ fn find_match(base: &IidIndex<'_>, k: &DesiredKeys) -> Matched {
             strong: true,
         };
     }
-    match by_name.len() {
-        0 => Matched::None,
-        1 => Matched::One {
-            iid: by_name[0],
+    match (by_name.len(), by_name.first()) {
+        (0, _) | (_, None) => Matched::None,
+        (1, Some(first)) => Matched::One {
+            iid: first,
             by: "userName",
             strong: false,
         },
         _ => Matched::Ambiguous(format!(
             "userName matches several IIJ ID users: {}",
-            describe(&by_name)
+            describe(&mut by_name.iter())
         )),
     }
 }
@@ -733,31 +781,26 @@ fn users<'a>(
         let ii = offsets.partition_point(|&o| o <= g).saturating_sub(1);
         (ii, g - offsets.get(ii).copied().unwrap_or(0))
     };
-    let mut by_name: Multi<Ci<'_>> = Multi::with_capacity(total);
-    let mut by_ext: Multi<&str> = Multi::with_capacity(total);
-    for (ii, inst) in insts.iter().enumerate() {
-        for (pos, k) in inst.keys.iter().enumerate() {
-            let g = (offsets[ii] + pos) as u32;
-            if let Some(n) = k.user_name.as_deref() {
-                by_name.insert(Ci(n), g);
-            }
-            if let Some(e) = k.external_id.as_deref() {
-                by_ext.insert(e, g);
-            }
-        }
-    }
-    let name_dups: Vec<(String, Vec<(usize, usize)>)> = by_name
-        .duplicates()
-        .into_iter()
-        .map(|(k, v)| (k.0.to_lowercase(), v.into_iter().map(locate).collect()))
-        .collect();
-    let ext_dups: Vec<(String, Vec<(usize, usize)>)> = by_ext
-        .duplicates()
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.into_iter().map(locate).collect()))
-        .collect();
-    drop(by_name);
-    drop(by_ext);
+    let key_at = |g: u32| -> Option<&DesiredKeys<'_>> {
+        let (ii, pos) = locate(g);
+        insts.get(ii)?.keys.get(pos)
+    };
+    let name_dups: Vec<(String, Vec<(usize, usize)>)> = duplicates(
+        total,
+        |g| key_at(g).and_then(|k| k.user_name.as_deref()).map(Ci),
+        |a, b| a == b,
+    )
+    .into_iter()
+    .map(|(k, v)| (k.0.to_lowercase(), v.into_iter().map(locate).collect()))
+    .collect();
+    let ext_dups: Vec<(String, Vec<(usize, usize)>)> = duplicates(
+        total,
+        |g| key_at(g).and_then(|k| k.external_id.as_deref()),
+        |a, b| a == b,
+    )
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.into_iter().map(locate).collect()))
+    .collect();
     let mut dup: BTreeMap<(usize, usize), Vec<String>> = BTreeMap::new();
     let mut dup_groups: Vec<DupGroup> = Vec::new();
     for (attr, groups) in [("userName", name_dups), ("externalId", ext_dups)] {
@@ -794,7 +837,7 @@ fn users<'a>(
             Severity::Error,
             None,
             format!("{attr} {value}"),
-            BTreeMap::new(),
+            Keys::new(),
             format!(
                 "{} AD objects map to the {attr} {value:?}: {}. IIJ ID keeps {attr} unique and answers 409 (uniqueness), so none of them is synchronized",
                 members.len(),
@@ -808,18 +851,33 @@ fn users<'a>(
         );
     }
 
-    // 2. Match every in-scope AD user; collect claims.
-    let mut matches: Vec<Vec<Matched>> = Vec::with_capacity(insts.len());
+    // 2. Match every in-scope AD user (in parallel: pure lookups) and tell whether a matched
+    //    one is already up to date; collect claims.
+    let mut matches: Vec<Vec<Pre>> = Vec::with_capacity(insts.len());
     // Claims on each IIJ ID user: global AD number × 2 + (1 when by a strong key).
     let mut claims: Multi<u32> = Multi::with_capacity(nbase);
     for (ii, inst) in insts.iter().enumerate() {
-        let mut m = Vec::with_capacity(inst.keys.len());
-        for (pos, k) in inst.keys.iter().enumerate() {
-            let r = find_match(base, k);
-            if let Matched::One { iid, strong, .. } = &r {
+        let ad = &inst.input.ad;
+        let m = crate::par::map(&inst.keys, |pos, k| {
+            let matched = find_match(base, k);
+            let (mut unchanged, mut anchor) = (false, None);
+            if let (Matched::One { iid, by, .. }, Some(&row)) =
+                (&matched, inst.users_in_scope.get(pos))
+                && let (Some(u), Some(b)) = (ad.users.get(row as usize), base.user(*iid))
+            {
+                unchanged = !b.pending_deletion && inst.mapper.unchanged(u, b, inputs.as_of);
+                anchor = anchor_recreated(inst, k, b, by);
+            }
+            Pre {
+                matched,
+                unchanged,
+                anchor,
+            }
+        });
+        for (pos, p) in m.iter().enumerate() {
+            if let Matched::One { iid, strong, .. } = &p.matched {
                 claims.insert(*iid, ((offsets[ii] + pos) as u32) * 2 + u32::from(*strong));
             }
-            m.push(r);
         }
         matches.push(m);
     }
@@ -897,7 +955,7 @@ fn users<'a>(
                 );
                 continue;
             }
-            let ambiguous = match &matches[ii][pos] {
+            let ambiguous = match &matches[ii][pos].matched {
                 Matched::Ambiguous(why) => Some(why.clone()),
                 _ => contested.get(&(ii, pos)).cloned(),
             };
@@ -929,12 +987,18 @@ fn users<'a>(
             let history = k
                 .user_name
                 .as_deref()
+                .filter(|_| !history_logins.is_empty())
                 .and_then(|n| history_logins.get(&n.to_lowercase()))
                 .filter(|g| {
-                    **g != Key::of_guid(&user.object_guid) && !inst.ad_user_by_key.contains_key(*g)
+                    **g != Key::of_guid(&user.object_guid) && !inst.ad_user_by_key.contains_key(g)
                 })
                 .map(|g| g.to_string());
-            match matches[ii][pos].clone() {
+            let Pre {
+                matched,
+                unchanged,
+                anchor,
+            } = std::mem::replace(&mut matches[ii][pos], Pre::TAKEN);
+            match matched {
                 Matched::None | Matched::Ambiguous(_) => {
                     let d = inst.mapper.desired(user, inputs.as_of);
                     if !owned(inst.iid_user_filter.as_ref(), || {
@@ -968,9 +1032,11 @@ fn users<'a>(
                         );
                         continue;
                     }
-                    let recreated = recreated(inst, k, b, by, history);
-                    let (fate, deleted) =
-                        lifecycle(ctx, inputs, inst, &m365, user, k, b, iid, by, recreated);
+                    let recreated =
+                        anchor.or_else(|| history.map(|old_guid| Recreated::History { old_guid }));
+                    let (fate, deleted) = lifecycle(
+                        ctx, inputs, inst, &m365, user, k, b, iid, by, recreated, unchanged,
+                    );
                     fates[ii][row as usize] = fate;
                     if let Some(d) = deleted {
                         deleting[iid as usize] = Some(d);
@@ -1023,17 +1089,59 @@ fn users<'a>(
     }
 }
 
+/// Keys shared by more than one of `n` numbered items (`key(i)`, `None` = no key), each with
+/// every item having it in ascending order; the first item's key stands for the group.
+/// Sort-based: hashes sorted, equal hashes compared with `eq` (so collisions are harmless).
+fn duplicates<K: std::hash::Hash + Copy>(
+    n: usize,
+    key: impl Fn(u32) -> Option<K> + Sync,
+    eq: impl Fn(&K, &K) -> bool,
+) -> Vec<(K, Vec<u32>)> {
+    use std::hash::BuildHasher;
+    let hasher = foldhash::fast::FixedState::with_seed(0x6469_7273_6e61_7073);
+    let ids: Vec<u32> = (0..n as u32).collect();
+    let mut hashed: Vec<(u64, u32)> =
+        crate::par::map(&ids, |_, &i| key(i).map(|k| (hasher.hash_one(k), i)))
+            .into_iter()
+            .flatten()
+            .collect();
+    drop(ids);
+    hashed.sort_unstable();
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < hashed.len() {
+        let h = hashed[start].0;
+        let mut end = start + 1;
+        while end < hashed.len() && hashed[end].0 == h {
+            end += 1;
+        }
+        if end - start > 1 {
+            let mut groups: Vec<(K, Vec<u32>)> = Vec::new();
+            for &(_, i) in &hashed[start..end] {
+                let Some(k) = key(i) else { continue };
+                match groups.iter_mut().find(|(g, _)| eq(g, &k)) {
+                    Some((_, members)) => members.push(i),
+                    None => groups.push((k, vec![i])),
+                }
+            }
+            out.extend(groups.into_iter().filter(|(_, m)| m.len() > 1));
+        }
+        start = end;
+    }
+    out
+}
+
 /// Marks the IIJ ID users a blocked AD user could be, so they are not deleted as orphans.
 fn protect_candidates(base: &IidIndex<'_>, k: &DesiredKeys, claimed: &mut [Option<usize>]) {
     let mut c = Vec::new();
     if let Some(e) = k.external_id.as_deref() {
-        c.extend(base.by_external_id.get(&e));
+        c.extend(base.by_external_id.get(&e).iter());
     }
     if let Some(l) = k.linking_id.as_deref() {
-        c.extend(base.by_linking_id.get(&l));
+        c.extend(base.by_linking_id.get(&l).iter());
     }
     if let Some(n) = k.user_name.as_deref() {
-        c.extend(base.by_user_name.get(&Ci(n)));
+        c.extend(base.by_user_name.get(&Ci(n)).iter());
     }
     for x in c {
         if let Some(slot) = claimed.get_mut(x as usize)
@@ -1064,13 +1172,27 @@ fn history_logins(inst: &Inst<'_>) -> Map<String, Key> {
     m
 }
 
-fn recreated(
-    inst: &Inst<'_>,
-    k: &DesiredKeys,
-    b: &IidUser,
-    by: &str,
-    history: Option<String>,
-) -> Option<Recreated> {
+/// What the parallel match pass finds out about one in-scope AD user.
+struct Pre {
+    matched: Matched,
+    /// Matched, not pending deletion, and every value already as AD says: nothing to send.
+    unchanged: bool,
+    /// Matched, and its anchor-derived linkage differs: a recreated AD object.
+    anchor: Option<Recreated>,
+}
+
+impl Pre {
+    const TAKEN: Pre = Pre {
+        matched: Matched::None,
+        unchanged: false,
+        anchor: None,
+    };
+}
+
+/// A recreated AD object told by its anchors: the anchor-derived linking ID (or, where no
+/// linking ID is bound or the match was by userName, externalId) differs from the IIJ ID
+/// user's.
+fn anchor_recreated(inst: &Inst<'_>, k: &DesiredKeys, b: &IidUser, by: &str) -> Option<Recreated> {
     let linking_bound = inst.mapper.binds_target(&Attr::DownstreamId);
     if linking_bound
         && k.linking_from_anchor
@@ -1100,7 +1222,7 @@ fn recreated(
             new: new.to_string(),
         });
     }
-    history.map(|old_guid| Recreated::History { old_guid })
+    None
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1115,7 +1237,12 @@ fn lifecycle(
     iid: u32,
     by: &'static str,
     recreated: Option<Recreated>,
+    unchanged: bool,
 ) -> (Fate, Option<usize>) {
+    // The common case: nothing to send, nothing to report.
+    if unchanged && recreated.is_none() {
+        return (Fate::Matched(iid), None);
+    }
     let iname = inst.input.name.as_str();
     let d = inst.mapper.desired(user, inputs.as_of);
     if b.pending_deletion {
@@ -1195,7 +1322,7 @@ fn lifecycle(
         if let Some(d) = ctx.drafts.get_mut(pd) {
             d.action
                 .keys
-                .insert("replacedByObjectGUID".into(), user.object_guid.to_string());
+                .insert("replacedByObjectGUID", user.object_guid.to_string());
         }
         recreated_pending(
             ctx,
@@ -1341,9 +1468,9 @@ pub fn show(v: &Value) -> String {
     }
 }
 
-fn merged_keys(user: &AdUser, id: &str) -> BTreeMap<String, String> {
+fn merged_keys(user: &AdUser, id: &str) -> Keys {
     let mut k = keys_of_ad(user);
-    k.insert("id".into(), id.to_string());
+    k.insert("id", id.to_string());
     k
 }
 
@@ -1356,7 +1483,7 @@ fn base_action(
 ) -> Action {
     let mut keys = user.map(keys_of_ad).unwrap_or_default();
     if let Some(b) = b {
-        keys.insert("id".into(), b.id.clone());
+        keys.insert("id", b.id.clone());
     }
     let (method, path) = match (op, b) {
         (Op::CreateUser, _) | (_, None) => ("POST".to_string(), "Users".to_string()),
@@ -1707,7 +1834,7 @@ fn ownership_conflict(
     inst: &Inst<'_>,
     resource: Resource,
     label: &str,
-    keys: BTreeMap<String, String>,
+    keys: Keys,
     iid_name: &str,
     iid_id: &str,
     by: &str,
@@ -1718,7 +1845,7 @@ fn ownership_conflict(
         Resource::Group => "iid.scim.filter.group",
     };
     let mut k = keys;
-    k.insert("id".into(), iid_id.to_string());
+    k.insert("id", iid_id.to_string());
     ctx.finding(
         codes::OWNERSHIP_CONFLICT,
         Severity::Error,
@@ -1748,13 +1875,7 @@ fn ownership_conflict(
 /// An in-scope AD object whose IIJ ID counterpart would not be selected by this instance's
 /// SCIM filter once created: the next run would not see it and would try to create it again
 /// (409). Left out of the plan.
-fn unowned_create(
-    ctx: &mut Ctx,
-    inst: &Inst<'_>,
-    resource: Resource,
-    label: &str,
-    keys: BTreeMap<String, String>,
-) {
+fn unowned_create(ctx: &mut Ctx, inst: &Inst<'_>, resource: Resource, label: &str, keys: Keys) {
     let iname = inst.input.name.as_str();
     let filter_key = match resource {
         Resource::User => "iid.scim.filter.user",
@@ -2164,7 +2285,7 @@ fn groups(ctx: &mut Ctx, insts: &[Inst<'_>], base: &IidIndex<'_>, us: &UsersStat
             }
             if let Some(n) = &inst.group_names[pos] {
                 name = n.clone();
-                for x in base.group_by_name.get(&Ci(n)) {
+                for x in base.group_by_name.get(&Ci(n)).iter() {
                     protected[x as usize] = true;
                 }
             }
@@ -2175,7 +2296,7 @@ fn groups(ctx: &mut Ctx, insts: &[Inst<'_>], base: &IidIndex<'_>, us: &UsersStat
             Severity::Error,
             None,
             group_subject(&name),
-            BTreeMap::new(),
+            Keys::new(),
             format!(
                 "{} different AD groups map to the IIJ ID group name {name:?}: {}. Group names are unique in IIJ ID, so different groups with the same name cannot be synchronized; none of them is",
                 members.len(),
@@ -2217,13 +2338,13 @@ fn groups(ctx: &mut Ctx, insts: &[Inst<'_>], base: &IidIndex<'_>, us: &UsersStat
                 .unwrap_or_default();
             let by_name = base.group_by_name.get(&Ci(name));
             let r = if by_prev.len() == 1 {
-                (Some(by_prev[0]), "previousName")
+                (by_prev.first(), "previousName")
             } else if by_name.len() == 1 {
-                (Some(by_name[0]), "displayName")
+                (by_name.first(), "displayName")
             } else if by_name.len() > 1 {
                 blocked.insert((ii, pos));
-                for x in &by_name {
-                    protected[*x as usize] = true;
+                for x in by_name.iter() {
+                    protected[x as usize] = true;
                 }
                 ctx.finding(
                     codes::AMBIGUOUS_MATCH,
@@ -2395,167 +2516,70 @@ fn groups(ctx: &mut Ctx, insts: &[Inst<'_>], base: &IidIndex<'_>, us: &UsersStat
         }
         // Direct members that are users in scope; nested groups are neither synced nor
         // flattened.
-        let mut members_of: Vec<Vec<u32>> = vec![Vec::new(); ad.groups.len()];
-        let mut group_row_by_key: Map<Key, u32> = map_with_capacity(ad.groups.len());
+        let mut group_row_by_key = KeyIndex::with_capacity(ad.groups.len());
         for (i, g) in ad.groups.iter().enumerate() {
             group_row_by_key.insert(Key::of_guid(&g.object_guid), i as u32);
         }
-        for e in ad.memberships {
-            let Some(&gr) = group_row_by_key.get(&e.group) else {
-                continue;
-            };
-            match (e.kind, &e.member) {
-                (MemberKind::User, Some(m)) => {
-                    if let Some(&ur) = inst.ad_user_by_key.get(m) {
-                        members_of[gr as usize].push(ur);
-                    }
-                }
-                (MemberKind::Group, _) => nested_total += 1,
-                _ => {}
+        nested_total += ad
+            .memberships
+            .iter()
+            .filter(|e| e.kind() == MemberKind::Group && group_row_by_key.contains_key(e.group))
+            .count();
+        let pairs =
+            crate::index::parallel_resolve(ad.memberships, &group_row_by_key, |e| match e.kind() {
+                MemberKind::User => e.member().and_then(|m| inst.ad_user_by_key.get(&m)),
+                _ => None,
+            });
+        drop(group_row_by_key);
+        let members_of = Lists::from_pairs(ad.groups.len(), &pairs);
+        drop(pairs);
+        // What each AD user is as a member, decided once per user rather than once per
+        // membership (member lists visit users in random order).
+        let pos_of_row = |row: u32| inst.users_in_scope.binary_search(&row).ok();
+        let as_member: Vec<AsMember> = crate::par::map(&us.fates[ii], |row, fate| match fate {
+            Fate::Matched(x)
+                if us.deleting.get(*x as usize).is_some_and(Option::is_none)
+                    && live_user.get(*x as usize) == Some(&true) =>
+            {
+                AsMember::Existing(*x)
             }
-        }
-        for (pos, &row) in inst.groups_in_scope.iter().enumerate() {
-            let Some(g) = ad.groups.get(row as usize) else {
-                continue;
-            };
-            let (target, create) = match fates[pos] {
-                GFate::Blocked => continue,
-                GFate::Matched(x) => (Some(x), None),
-                GFate::Created(d) => (None, Some(d)),
-            };
-            let name = inst.group_names[pos].clone().unwrap_or_default();
-            let mut want_existing: BTreeSet<u32> = BTreeSet::new();
-            let mut want_new: Vec<(usize, u32)> = Vec::new();
-            let mut restores: Vec<usize> = Vec::new();
-            let mut rows = std::mem::take(&mut members_of[row as usize]);
-            rows.sort_unstable();
-            rows.dedup();
-            for ur in rows {
-                match us.fates[ii].get(ur as usize) {
-                    Some(Fate::Matched(x))
-                        if us.deleting[*x as usize].is_none()
-                            && live_user.get(*x as usize) == Some(&true) =>
-                    {
-                        want_existing.insert(*x);
-                    }
-                    Some(Fate::Restored(x, d)) => {
-                        want_existing.insert(*x);
-                        restores.push(*d);
-                    }
-                    Some(Fate::Created(d)) => want_new.push((*d, ur)),
-                    _ => {}
-                }
+            Fate::Restored(x, d) => AsMember::Restored(*x, *d as u32),
+            Fate::Created(d) => {
+                pos_of_row(row as u32).map_or(AsMember::Not, |p| AsMember::New(*d as u32, p as u32))
             }
-            let current: BTreeSet<u32> = target
-                .map(|x| {
-                    base.group_members[x as usize]
-                        .iter()
-                        .copied()
-                        .filter(|u| {
-                            restoring.contains_key(u) || live_user.get(*u as usize) == Some(&true)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            let add: Vec<u32> = want_existing.difference(&current).copied().collect();
-            let remove: Vec<u32> = current.difference(&want_existing).copied().collect();
-            let ig = target.and_then(|x| base.group(x));
-            if !add.is_empty() || !want_new.is_empty() {
-                let mut a = group_action(
-                    Op::AddMembers,
-                    iname,
-                    ig,
-                    g,
-                    &name,
-                    base,
-                    target.unwrap_or(0),
-                );
-                a.rule = "members.add".into();
-                a.reason = format!(
-                    "direct members of the AD group {} that are synchronized users but not members in IIJ ID",
-                    g.dn
-                );
-                let mut members: Vec<(MemberRef, Option<usize>)> = Vec::new();
-                for x in &add {
-                    if let Some(u) = base.user(*x) {
-                        members.push((
-                            MemberRef {
-                                value: Some(u.id.clone()),
-                                created_by: None,
-                                display: u.user_name.clone(),
-                                object_guid: None,
-                            },
-                            None,
-                        ));
-                    }
-                }
-                for (d, ur) in &want_new {
-                    let Some(au) = ad.users.get(*ur as usize) else {
-                        continue;
-                    };
-                    let display = inst
-                        .users_in_scope
-                        .binary_search(ur)
-                        .ok()
-                        .and_then(|p| inst.keys.get(p))
-                        .and_then(|k| k.user_name.as_deref())
-                        .unwrap_or(au.label())
-                        .to_string();
-                    members.push((
-                        MemberRef {
-                            value: None,
-                            created_by: None,
-                            display,
-                            object_guid: Some(au.object_guid.to_string()),
-                        },
-                        Some(*d),
-                    ));
-                }
-                let mut draft = draft_of(a, &name);
-                draft.target_action = create;
-                draft.deps.extend(create);
-                draft.deps.extend(want_new.iter().map(|(d, _)| *d));
-                draft.deps.extend(restores.iter().copied());
-                draft.members = members;
-                ctx.push(draft);
+            _ => AsMember::Not,
+        });
+        let view = MemberView {
+            inst,
+            base,
+            as_member: &as_member,
+            live_user: &live_user,
+            restoring: &restoring,
+        };
+        // Each group's member changes are independent of the others': computed side by
+        // side, pushed in order.
+        let work = crate::par::map_chunks(&inst.groups_in_scope, |pos, &row| {
+            let target = match fates[pos] {
+                GFate::Blocked => return None,
+                GFate::Matched(x) => GroupTarget::Existing(x),
+                GFate::Created(d) => GroupTarget::Created(d),
+            };
+            view.member_drafts(pos, row, target, members_of.get(row as usize))
+        });
+        let n: usize = work
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|w| usize::from(w.add.is_some()) + usize::from(w.remove.is_some()))
+            .sum();
+        ctx.drafts.reserve(n);
+        for w in work.into_iter().flatten().flatten() {
+            if let Some(add) = w.add {
+                ctx.push(add);
             }
-            if let (false, Some(ig)) = (remove.is_empty(), ig) {
-                let mut a = group_action(
-                    Op::RemoveMembers,
-                    iname,
-                    Some(ig),
-                    g,
-                    &name,
-                    base,
-                    target.unwrap_or(0),
-                );
-                a.rule = "members.remove".into();
-                a.reason = format!(
-                    "IIJ ID members that are not (or no longer) synchronized direct members of the AD group {}",
-                    g.dn
-                );
-                let members: Vec<(MemberRef, Option<usize>)> = remove
-                    .iter()
-                    .filter_map(|x| base.user(*x))
-                    .map(|u| {
-                        (
-                            MemberRef {
-                                value: Some(u.id.clone()),
-                                created_by: None,
-                                display: u.user_name.clone(),
-                                object_guid: None,
-                            },
-                            None,
-                        )
-                    })
-                    .collect();
-                let mut draft = draft_of(a, &name);
-                draft.members = members;
-                draft
-                    .deps
-                    .extend(remove.iter().filter_map(|x| restoring.get(x).copied()));
-                let id = ctx.push(draft);
-                for x in &remove {
+            if let Some(remove) = w.remove {
+                let id = ctx.push(remove);
+                for x in &w.removed {
                     if let Some(pd) = us.deleting[*x as usize]
                         && let Some(d) = ctx.drafts.get_mut(pd)
                     {
@@ -2658,6 +2682,233 @@ fn groups(ctx: &mut Ctx, insts: &[Inst<'_>], base: &IidIndex<'_>, us: &UsersStat
     }
 }
 
+/// What the member pass of one instance reads.
+struct MemberView<'v, 'a> {
+    inst: &'v Inst<'a>,
+    base: &'v IidIndex<'a>,
+    /// Per AD user row of the instance.
+    as_member: &'v [AsMember],
+    /// Base users not pending deletion. Member lists hit users in random order; a compact
+    /// vector instead of the rows keeps those lookups in cache.
+    live_user: &'v [bool],
+    /// Users this plan restores from pending deletion (members again afterwards).
+    restoring: &'v Map<u32, usize>,
+}
+
+/// What an AD user is when it is a direct member of a synchronized group.
+#[derive(Clone, Copy)]
+enum AsMember {
+    /// Not synchronized (blocked, out of scope, or its IIJ ID user is being deleted).
+    Not,
+    /// The IIJ ID user (base row) it is matched to.
+    Existing(u32),
+    /// The IIJ ID user this plan restores from pending deletion, and that draft.
+    Restored(u32, u32),
+    /// The draft creating its IIJ ID user, and its position among the in-scope users.
+    New(u32, u32),
+}
+
+#[derive(Clone, Copy)]
+enum GroupTarget {
+    Existing(u32),
+    Created(usize),
+}
+
+/// The member actions of one group, and the users its removal lists.
+struct MemberDrafts {
+    add: Option<Draft>,
+    remove: Option<Draft>,
+    removed: Vec<u32>,
+}
+
+impl MemberView<'_, '_> {
+    fn restoring(&self, u: u32) -> Option<usize> {
+        if self.restoring.is_empty() {
+            None
+        } else {
+            self.restoring.get(&u).copied()
+        }
+    }
+
+    /// `add_members` / `remove_members` for the in-scope group at `pos` (AD row `row`) with
+    /// direct user members `rows` (AD user rows, sorted).
+    fn member_drafts(
+        &self,
+        pos: usize,
+        row: u32,
+        target: GroupTarget,
+        rows: &[u32],
+    ) -> Option<MemberDrafts> {
+        let (inst, base) = (self.inst, self.base);
+        let ad = &inst.input.ad;
+        let g = ad.groups.get(row as usize)?;
+        let (target, create) = match target {
+            GroupTarget::Existing(x) => (Some(x), None),
+            GroupTarget::Created(d) => (None, Some(d)),
+        };
+        let name = inst.group_names[pos].clone().unwrap_or_default();
+        let live = |x: u32| self.live_user.get(x as usize) == Some(&true);
+        let mut want_existing: Vec<u32> = Vec::new();
+        let mut want_new: Vec<(usize, u32)> = Vec::new();
+        let mut restores: Vec<usize> = Vec::new();
+        let mut new_pos: Vec<u32> = Vec::new();
+        for &ur in rows {
+            match self.as_member.get(ur as usize) {
+                Some(AsMember::Existing(x)) => want_existing.push(*x),
+                Some(AsMember::Restored(x, d)) => {
+                    want_existing.push(*x);
+                    restores.push(*d as usize);
+                }
+                Some(AsMember::New(d, p)) => {
+                    want_new.push((*d as usize, ur));
+                    new_pos.push(*p);
+                }
+                _ => {}
+            }
+        }
+        want_existing.sort_unstable();
+        want_existing.dedup();
+        let current: Vec<u32> = target
+            .map(|x| {
+                base.members(x)
+                    .iter()
+                    .copied()
+                    .filter(|&u| self.restoring(u).is_some() || live(u))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (add, remove) = sorted_difference(&want_existing, &current);
+        let ig = target.and_then(|x| base.group(x));
+        let iname = inst.input.name.as_str();
+        let mut out = MemberDrafts {
+            add: None,
+            remove: None,
+            removed: Vec::new(),
+        };
+        if !add.is_empty() || !want_new.is_empty() {
+            let mut a = group_action(
+                Op::AddMembers,
+                iname,
+                ig,
+                g,
+                &name,
+                base,
+                target.unwrap_or(0),
+            );
+            a.rule = "members.add".into();
+            a.reason = format!(
+                "direct members of the AD group {} that are synchronized users but not members in IIJ ID",
+                g.dn
+            );
+            let mut members: Vec<(MemberRef, Option<usize>)> = Vec::new();
+            for x in &add {
+                if let Some(u) = base.user(*x) {
+                    members.push((
+                        MemberRef {
+                            value: Some(u.id.clone()),
+                            created_by: None,
+                            display: u.user_name.clone(),
+                            object_guid: None,
+                        },
+                        None,
+                    ));
+                }
+            }
+            for ((d, ur), p) in want_new.iter().zip(&new_pos) {
+                let Some(au) = ad.users.get(*ur as usize) else {
+                    continue;
+                };
+                let display = inst
+                    .keys
+                    .get(*p as usize)
+                    .and_then(|k| k.user_name.as_deref())
+                    .unwrap_or(au.label())
+                    .to_string();
+                members.push((
+                    MemberRef {
+                        value: None,
+                        created_by: None,
+                        display,
+                        object_guid: Some(au.object_guid.to_string()),
+                    },
+                    Some(*d),
+                ));
+            }
+            let mut draft = draft_of(a, &name);
+            draft.target_action = create;
+            draft.deps.extend(create);
+            draft.deps.extend(want_new.iter().map(|(d, _)| *d));
+            draft.deps.extend(restores.iter().copied());
+            draft.members = members;
+            out.add = Some(draft);
+        }
+        if let (false, Some(ig)) = (remove.is_empty(), ig) {
+            let mut a = group_action(
+                Op::RemoveMembers,
+                iname,
+                Some(ig),
+                g,
+                &name,
+                base,
+                target.unwrap_or(0),
+            );
+            a.rule = "members.remove".into();
+            a.reason = format!(
+                "IIJ ID members that are not (or no longer) synchronized direct members of the AD group {}",
+                g.dn
+            );
+            let members: Vec<(MemberRef, Option<usize>)> = remove
+                .iter()
+                .filter_map(|x| base.user(*x))
+                .map(|u| {
+                    (
+                        MemberRef {
+                            value: Some(u.id.clone()),
+                            created_by: None,
+                            display: u.user_name.clone(),
+                            object_guid: None,
+                        },
+                        None,
+                    )
+                })
+                .collect();
+            let mut draft = draft_of(a, &name);
+            draft.members = members;
+            draft
+                .deps
+                .extend(remove.iter().filter_map(|&x| self.restoring(x)));
+            out.remove = Some(draft);
+            out.removed = remove;
+        }
+        (out.add.is_some() || out.remove.is_some()).then_some(out)
+    }
+}
+
+/// `a - b` and `b - a` of two sorted, duplicate-free lists, each sorted.
+fn sorted_difference(a: &[u32], b: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let (mut only_a, mut only_b) = (Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => {
+                only_a.push(a[i]);
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                only_b.push(b[j]);
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    only_a.extend_from_slice(&a[i..]);
+    only_b.extend_from_slice(&b[j..]);
+    (only_a, only_b)
+}
+
 /// Why an owned IIJ ID group has no AD group: the names of every AD group of the instance
 /// (in scope or not) and of the previous AD snapshot, lowercased, built once.
 struct OrphanGroups<'i> {
@@ -2726,7 +2977,21 @@ fn group_digest(base: &IidIndex<'_>, x: u32) -> String {
         return String::new();
     };
     cell.get_or_init(|| {
-        let ids: Vec<&str> = base.group_members[x as usize]
+        let mut uuids: Vec<[u8; 16]> = Vec::new();
+        for u in base.members(x) {
+            match base.user_keys.get(*u as usize) {
+                Some(Key::Uuid(b)) => uuids.push(*b),
+                _ => {
+                    uuids.clear();
+                    break;
+                }
+            }
+        }
+        if uuids.len() == base.members(x).len() {
+            return digest::group_digest_uuids(g, &mut uuids);
+        }
+        let ids: Vec<&str> = base
+            .members(x)
             .iter()
             .filter_map(|u| base.user(*u).map(|u| u.id.as_str()))
             .collect();
@@ -2746,7 +3011,7 @@ fn group_action(
 ) -> Action {
     let mut keys = keys_of_ad_group(g);
     if let Some(ig) = ig {
-        keys.insert("id".into(), ig.id.clone());
+        keys.insert("id", ig.id.clone());
     }
     let (method, path) = match (op, ig) {
         (Op::CreateGroup, _) => ("POST".to_string(), "Groups".to_string()),
@@ -2887,7 +3152,7 @@ fn normal_mode_checks(ctx: &mut Ctx, insts: &[Inst<'_>], base: &IidIndex<'_>, li
             ));
         }
         let ids = |idx: &IidIndex<'_>, g: u32| -> BTreeSet<String> {
-            idx.group_members[g as usize]
+            idx.members(g)
                 .iter()
                 .filter_map(|u| idx.user(*u).map(|u| u.id.clone()))
                 .collect()
@@ -2968,7 +3233,7 @@ fn normal_mode_checks(ctx: &mut Ctx, insts: &[Inst<'_>], base: &IidIndex<'_>, li
                     .map(|e| live.by_external_id.get(&e))
                     .unwrap_or_default();
                 for (attr, hits) in [("userName", name_taken), ("externalId", ext_taken)] {
-                    if let Some(u) = hits.first().and_then(|&i| live.user(i)) {
+                    if let Some(u) = hits.first().and_then(|i| live.user(i)) {
                         found.push((
                             codes::LIVE_UNIQUENESS_CONFLICT,
                             format!(
@@ -2992,7 +3257,7 @@ fn normal_mode_checks(ctx: &mut Ctx, insts: &[Inst<'_>], base: &IidIndex<'_>, li
                     live.group_by_name
                         .get(&Ci(n))
                         .first()
-                        .and_then(|&i| live.group(i))
+                        .and_then(|i| live.group(i))
                 }) {
                     found.push((
                         codes::LIVE_UNIQUENESS_CONFLICT,
@@ -3154,7 +3419,7 @@ fn thresholds(
                 .target
                 .as_deref()
                 .and_then(|t| base.group_by_id(t))
-                .map_or(0, |x| base.group_members[x as usize].len() as u64);
+                .map_or(0, |x| base.members(x).len() as u64);
             let name = d.action.display_name.clone().unwrap_or_default();
             checks.push((
                 "member_removals_per_group",
@@ -3203,7 +3468,7 @@ fn thresholds(
                     severity: Severity::Error,
                     instance: Some(iname.into()),
                     subject: format!("threshold {cat}"),
-                    keys: BTreeMap::new(),
+                    keys: Keys::new(),
                     message: format!(
                         "{count} {what}{pct} exceeds dirsnap.thresholds.{cat} = {}{}",
                         show_threshold(thr),
@@ -3260,7 +3525,7 @@ fn token_check(ctx: &mut Ctx, inputs: &Inputs<'_>, exp: DateTime<Utc>) {
         severity,
         None,
         "IIJ ID access token".into(),
-        BTreeMap::new(),
+        Keys::new(),
         message,
         "issue a new token in IIJ ID Console (My Menu → Access Token Management; scopes escim_read_users, escim_write_users, escim_read_groups, escim_write_groups), put it in secret.yml, and run recovery_mode_dry_run to confirm".into(),
         Confidence::High,
@@ -3287,7 +3552,7 @@ fn dn_changes(ctx: &mut Ctx, insts: &[Inst<'_>]) {
         let Some(h) = &inst.prev else { continue };
         let ad = &inst.input.ad;
         // (subject, keys, message, remediation) of each moved object.
-        let mut found: Vec<(String, BTreeMap<String, String>, String, &str)> = Vec::new();
+        let mut found: Vec<(String, Keys, String, &str)> = Vec::new();
         let users = inst
             .users_in_scope
             .iter()
@@ -3371,46 +3636,49 @@ fn finish(mut ctx: Ctx, inputs: &Inputs<'_>, insts: &[Inst<'_>]) -> Plan {
         seq_of[d] = (i + 1) as u32;
     }
     let seq = |d: usize| seq_of.get(d).copied().unwrap_or(0);
-    let mut actions = Vec::with_capacity(order.len());
-    let mut drafts: Vec<Option<Draft>> = ctx.drafts.into_iter().map(Some).collect();
-    for &d in &order {
-        let Some(mut draft) = drafts.get_mut(d).and_then(Option::take) else {
-            continue;
-        };
-        let mut a = draft.action;
-        a.seq = seq(d);
-        let mut deps: Vec<u32> = draft
-            .deps
-            .iter()
-            .map(|&x| seq(x))
-            .filter(|&s| s != 0 && s < a.seq)
-            .collect();
-        deps.sort_unstable();
-        deps.dedup();
-        a.depends_on = deps;
-        a.target_action = draft.target_action.map(seq);
-        if a.target.is_none()
-            && let Some(t) = a.target_action
-        {
-            a.request.path = format!("Groups/action:{t}");
-        }
-        draft
-            .members
-            .sort_by(|x, y| (&x.0.display, &x.0.value).cmp(&(&y.0.display, &y.0.value)));
-        let members: Vec<MemberRef> = draft
-            .members
-            .into_iter()
-            .map(|(mut m, created)| {
-                m.created_by = created.map(seq);
-                m
-            })
-            .collect();
-        if matches!(a.op, Op::AddMembers | Op::RemoveMembers) {
-            a.operations = member_ops(a.op, &members);
-        }
-        a.members = members;
-        actions.push(a);
-    }
+    // Drafts put in plan order in place, then turned into actions in place: a plan of
+    // hundreds of thousands of actions is never held twice.
+    let mut drafts = ctx.drafts;
+    permute(&mut drafts, order.clone());
+    let actions: Vec<Action> = drafts
+        .into_iter()
+        .zip(order)
+        .map(|(mut draft, d)| {
+            let mut a = draft.action;
+            a.seq = seq(d);
+            let mut deps: Vec<u32> = draft
+                .deps
+                .iter()
+                .map(|&x| seq(x))
+                .filter(|&s| s != 0 && s < a.seq)
+                .collect();
+            deps.sort_unstable();
+            deps.dedup();
+            a.depends_on = deps;
+            a.target_action = draft.target_action.map(seq);
+            if a.target.is_none()
+                && let Some(t) = a.target_action
+            {
+                a.request.path = format!("Groups/action:{t}");
+            }
+            draft
+                .members
+                .sort_by(|x, y| (&x.0.display, &x.0.value).cmp(&(&y.0.display, &y.0.value)));
+            let members: Vec<MemberRef> = draft
+                .members
+                .into_iter()
+                .map(|(mut m, created)| {
+                    m.created_by = created.map(seq);
+                    m
+                })
+                .collect();
+            if matches!(a.op, Op::AddMembers | Op::RemoveMembers) {
+                a.operations = member_ops(a.op, &members);
+            }
+            a.members = members;
+            a
+        })
+        .collect();
     let mut findings: Vec<Finding> = ctx
         .findings
         .into_iter()
@@ -3478,6 +3746,26 @@ fn finish(mut ctx: Ctx, inputs: &Inputs<'_>, insts: &[Inst<'_>]) -> Plan {
     };
     plan.summarize();
     plan
+}
+
+/// Reorders `items` so that position `i` holds what was at `order[i]` (a permutation),
+/// by following its cycles with swaps.
+fn permute<T>(items: &mut [T], mut order: Vec<usize>) {
+    const DONE: usize = usize::MAX;
+    for i in 0..order.len() {
+        if order[i] == DONE {
+            continue;
+        }
+        let mut j = i;
+        loop {
+            let k = std::mem::replace(&mut order[j], DONE);
+            if k == i || k == DONE || k >= items.len() {
+                break;
+            }
+            items.swap(j, k);
+            j = k;
+        }
+    }
 }
 
 /// PATCH operations of a member action; members created by the plan are written
@@ -3549,4 +3837,32 @@ pub fn raw_needs(config: &DsConfig, export: &Filters) -> Result<RawNeeds, Reconc
             || config.iid.user_filter.is_some()
             || config.iid.group_filter.is_some(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn permute_puts_each_item_where_the_order_says() {
+        for order in [
+            vec![2usize, 0, 1],
+            vec![0, 1, 2, 3],
+            vec![3, 2, 1, 0],
+            vec![1, 0, 3, 2, 4],
+            vec![4, 0, 1, 2, 3],
+        ] {
+            let items: Vec<String> = (0..order.len()).map(|i| format!("x{i}")).collect();
+            let want: Vec<String> = order.iter().map(|&i| items[i].clone()).collect();
+            let mut got = items.clone();
+            super::permute(&mut got, order.clone());
+            assert_eq!(got, want, "{order:?}");
+        }
+    }
+
+    #[test]
+    fn sorted_difference_is_both_set_differences() {
+        let (a, b) = super::sorted_difference(&[1, 3, 5, 7], &[2, 3, 7, 9]);
+        assert_eq!(a, vec![1, 5]);
+        assert_eq!(b, vec![2, 9]);
+        assert_eq!(super::sorted_difference(&[], &[4]), (vec![], vec![4]));
+    }
 }

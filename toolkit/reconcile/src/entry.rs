@@ -2,7 +2,7 @@
 //! evaluated offline: typed columns first, then the row's `raw` attributes; `memberOf` and
 //! the in-chain rule (1.2.840.113556.1.4.1941) follow the snapshot's memberships.
 
-use crate::key::{Key, MemberEdge};
+use crate::key::{Edges, Key};
 use chrono::{DateTime, Utc};
 use dirsnap_filter::ldap::LdapEntry;
 use dirsnap_model::{AdGroup, AdUser, MemberKind};
@@ -69,7 +69,7 @@ pub struct AdGraph<'a> {
 }
 
 impl<'a> AdGraph<'a> {
-    pub fn new(groups: &'a [AdGroup], edges: &[MemberEdge]) -> AdGraph<'a> {
+    pub fn new(groups: &'a [AdGroup], edges: &Edges) -> AdGraph<'a> {
         let by_key: HashMap<Key, u32> = groups
             .iter()
             .enumerate()
@@ -83,20 +83,20 @@ impl<'a> AdGraph<'a> {
         let mut member_of: HashMap<Key, Vec<u32>> = HashMap::new();
         let mut child_groups = vec![Vec::new(); groups.len()];
         let mut user_members = vec![Vec::new(); groups.len()];
-        for e in edges {
-            let (Some(&gi), Some(m)) = (by_key.get(&e.group), e.member.as_ref()) else {
+        for e in edges.iter() {
+            let (Some(&gi), Some(m)) = (by_key.get(e.group), e.member()) else {
                 continue;
             };
-            member_of.entry(m.clone()).or_default().push(gi);
-            match e.kind {
+            match e.kind() {
                 MemberKind::Group => {
-                    if let Some(&ci) = by_key.get(m) {
+                    if let Some(&ci) = by_key.get(&m) {
                         child_groups[gi as usize].push(ci);
                     }
                 }
                 MemberKind::User => user_members[gi as usize].push(m.clone()),
                 MemberKind::Unknown => {}
             }
+            member_of.entry(m).or_default().push(gi);
         }
         AdGraph {
             groups,

@@ -1,6 +1,8 @@
-//! Lookup structures over snapshot rows, built once, without cloning rows.
+//! Lookup structures over snapshot rows, built once, without cloning rows. A million-user
+//! plan does tens of millions of lookups here, so the structures are compact: one `u32` per
+//! key in the common unique case, members as one flat array per snapshot.
 
-use crate::key::{Key, MemberEdge};
+use crate::key::{EdgeRef, Edges, Key};
 use dirsnap_model::{IidGroup, IidUser, MemberKind};
 use std::hash::{Hash, Hasher};
 
@@ -31,19 +33,19 @@ impl PartialEq for Ci<'_> {
 impl Eq for Ci<'_> {}
 
 impl Hash for Ci<'_> {
+    /// Hashes the lowercased UTF-8 bytes in one `write`: two strings equal under `eq` (ASCII
+    /// or not, e.g. KELVIN SIGN vs `k`) lowercase to the same bytes.
     fn hash<H: Hasher>(&self, state: &mut H) {
-        if self.0.is_ascii() {
-            for b in self.0.bytes() {
-                state.write_u8(b.to_ascii_lowercase());
-            }
+        let s = self.0;
+        let mut stack = [0u8; 128];
+        if s.is_ascii() && s.len() <= stack.len() {
+            let buf = &mut stack[..s.len()];
+            buf.copy_from_slice(s.as_bytes());
+            buf.make_ascii_lowercase();
+            state.write(buf);
         } else {
-            for c in self.0.chars().flat_map(char::to_lowercase) {
-                if c.is_ascii() {
-                    state.write_u8(c as u8);
-                } else {
-                    state.write_u32(c as u32);
-                }
-            }
+            let lower: String = s.chars().flat_map(char::to_lowercase).collect();
+            state.write(lower.as_bytes());
         }
         state.write_u8(0xff);
     }
@@ -54,12 +56,36 @@ pub fn eq_ci(a: &str, b: &str) -> bool {
     Ci(a) == Ci(b)
 }
 
+/// Marks a [`Multi`] entry whose key has further rows in `more`.
+const MORE: u32 = 1 << 31;
+
 /// A key → rows index where keys are almost always unique: one `u32` per key, a list only
-/// for the rare duplicates.
+/// for the rare duplicates (looked up only when the key has them). Rows must be < 2^31.
 #[derive(Debug)]
 pub struct Multi<K: Hash + Eq> {
     first: Map<K, u32>,
     more: Map<K, Vec<u32>>,
+}
+
+/// The rows of one key: no allocation for the usual zero or one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Hits<'m> {
+    first: Option<u32>,
+    more: &'m [u32],
+}
+
+impl<'m> Hits<'m> {
+    pub fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.more.len()
+    }
+
+    pub fn first(&self) -> Option<u32> {
+        self.first
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = u32> + 'm {
+        self.first.into_iter().chain(self.more.iter().copied())
+    }
 }
 
 impl<K: Hash + Eq + Clone> Multi<K> {
@@ -72,7 +98,8 @@ impl<K: Hash + Eq + Clone> Multi<K> {
 
     pub fn insert(&mut self, k: K, v: u32) {
         match self.first.entry(k) {
-            std::collections::hash_map::Entry::Occupied(e) => {
+            std::collections::hash_map::Entry::Occupied(mut e) => {
+                *e.get_mut() |= MORE;
                 self.more.entry(e.key().clone()).or_default().push(v);
             }
             std::collections::hash_map::Entry::Vacant(e) => {
@@ -81,12 +108,17 @@ impl<K: Hash + Eq + Clone> Multi<K> {
         }
     }
 
+    /// No key has more than one row.
+    pub fn is_unique(&self) -> bool {
+        self.more.is_empty()
+    }
+
     /// Keys with more than one row, with all their rows (first one first).
     pub fn duplicates(&self) -> Vec<(&K, Vec<u32>)> {
         self.more
             .iter()
             .filter_map(|(k, extra)| {
-                let first = *self.first.get(k)?;
+                let first = *self.first.get(k)? & !MORE;
                 let mut all = vec![first];
                 all.extend_from_slice(extra);
                 Some((k, all))
@@ -94,93 +126,355 @@ impl<K: Hash + Eq + Clone> Multi<K> {
             .collect()
     }
 
-    pub fn get(&self, k: &K) -> Vec<u32> {
-        let mut out: Vec<u32> = self.first.get(k).copied().into_iter().collect();
-        if let Some(m) = self.more.get(k) {
-            out.extend_from_slice(m);
+    pub fn get(&self, k: &K) -> Hits<'_> {
+        match self.first.get(k) {
+            None => Hits::default(),
+            Some(&v) if v & MORE == 0 => Hits {
+                first: Some(v),
+                more: &[],
+            },
+            Some(&v) => Hits {
+                first: Some(v & !MORE),
+                more: self.more.get(k).map_or(&[], Vec::as_slice),
+            },
         }
-        out
     }
+}
+
+/// Stable key → row, for the tens of millions of membership lookups of a plan. UUID keys
+/// (nearly all) live in one open-addressing table of 20-byte slots, key and row side by side,
+/// so a lookup is usually one memory access; other keys in an ordinary map. As with
+/// `HashMap::insert`, a later insert of the same key replaces the row.
+#[derive(Debug, Clone)]
+pub struct KeyIndex {
+    slots: Vec<Slot>,
+    mask: usize,
+    text: Map<Box<str>, u32>,
+    len: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    key: [u8; 16],
+    row: u32,
+}
+
+const EMPTY: u32 = u32::MAX;
+
+/// UUIDs are random already; one multiply spreads the fixed version/variant bits.
+fn slot_of(k: &[u8; 16], mask: usize) -> usize {
+    let mut a = [0u8; 8];
+    let mut b = [0u8; 8];
+    a.copy_from_slice(&k[..8]);
+    b.copy_from_slice(&k[8..]);
+    let h = (u64::from_le_bytes(a) ^ u64::from_le_bytes(b).rotate_left(29))
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (h >> 20) as usize & mask
+}
+
+impl KeyIndex {
+    pub fn with_capacity(n: usize) -> KeyIndex {
+        // At most half full: short probe runs.
+        let size = (n.max(4) * 2).next_power_of_two();
+        KeyIndex {
+            slots: vec![
+                Slot {
+                    key: [0; 16],
+                    row: EMPTY,
+                };
+                size
+            ],
+            mask: size - 1,
+            text: map_with_capacity(0),
+            len: 0,
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn grow(&mut self) {
+        let old = std::mem::take(&mut self.slots);
+        let size = (old.len() * 2).max(8);
+        self.slots = vec![
+            Slot {
+                key: [0; 16],
+                row: EMPTY,
+            };
+            size
+        ];
+        self.mask = size - 1;
+        for s in old.into_iter().filter(|s| s.row != EMPTY) {
+            self.put(s.key, s.row);
+        }
+    }
+
+    /// Inserts or replaces; true when the key was new.
+    fn put(&mut self, key: [u8; 16], row: u32) -> bool {
+        let mut i = slot_of(&key, self.mask);
+        loop {
+            let Some(slot) = self.slots.get_mut(i) else {
+                return false;
+            };
+            if slot.row == EMPTY {
+                *slot = Slot { key, row };
+                return true;
+            }
+            if slot.key == key {
+                slot.row = row;
+                return false;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+
+    pub fn insert(&mut self, key: Key, row: u32) {
+        debug_assert!(row != EMPTY);
+        match key {
+            Key::Uuid(b) => {
+                if (self.len + 1) * 2 > self.slots.len() {
+                    self.grow();
+                }
+                if self.put(b, row) {
+                    self.len += 1;
+                }
+            }
+            Key::Text(t) => {
+                if self.text.insert(t, row).is_none() {
+                    self.len += 1;
+                }
+            }
+        }
+    }
+
+    pub fn get(&self, key: &Key) -> Option<u32> {
+        match key {
+            Key::Uuid(b) => {
+                let mut i = slot_of(b, self.mask);
+                loop {
+                    let slot = self.slots.get(i)?;
+                    if slot.row == EMPTY {
+                        return None;
+                    }
+                    if slot.key == *b {
+                        return Some(slot.row);
+                    }
+                    i = (i + 1) & self.mask;
+                }
+            }
+            Key::Text(t) => self.text.get(t).copied(),
+        }
+    }
+
+    pub fn contains_key(&self, key: &Key) -> bool {
+        self.get(key).is_some()
+    }
+}
+
+/// Rows of many small lists in one allocation (compressed sparse rows): list `i` is
+/// `items[offsets[i]..offsets[i + 1]]`.
+#[derive(Debug, Clone, Default)]
+pub struct Lists {
+    offsets: Vec<u32>,
+    items: Vec<u32>,
+}
+
+impl Lists {
+    /// Builds `n` lists from (list, item) pairs; each list sorted and without duplicates.
+    pub fn from_pairs(n: usize, pairs: &[(u32, u32)]) -> Lists {
+        let mut counts = vec![0u32; n + 1];
+        for &(l, _) in pairs {
+            if let Some(c) = counts.get_mut(l as usize + 1) {
+                *c += 1;
+            }
+        }
+        for i in 1..counts.len() {
+            counts[i] += counts[i - 1];
+        }
+        let mut fill = counts.clone();
+        let mut items = vec![0u32; pairs.len()];
+        for &(l, v) in pairs {
+            if let Some(at) = fill.get_mut(l as usize) {
+                if let Some(slot) = items.get_mut(*at as usize) {
+                    *slot = v;
+                }
+                *at += 1;
+            }
+        }
+        // Sort and dedup each list, compacting in place.
+        let mut offsets = Vec::with_capacity(n + 1);
+        offsets.push(0u32);
+        let mut write = 0usize;
+        for i in 0..n {
+            let (s, e) = (counts[i] as usize, counts[i + 1] as usize);
+            items[s..e].sort_unstable();
+            let mut last = None;
+            for r in s..e {
+                let v = items[r];
+                if last != Some(v) {
+                    items[write] = v;
+                    write += 1;
+                    last = Some(v);
+                }
+            }
+            offsets.push(write as u32);
+        }
+        items.truncate(write);
+        items.shrink_to_fit();
+        Lists { offsets, items }
+    }
+
+    pub fn get(&self, i: usize) -> &[u32] {
+        match (self.offsets.get(i), self.offsets.get(i + 1)) {
+            (Some(&s), Some(&e)) => self.items.get(s as usize..e as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+}
+
+/// Resolves edges `start..end` to (group row, member row) pairs. Memberships are written
+/// group by group, so the group key is looked up once per run of equal keys.
+pub fn resolve_edges<'e>(
+    edges: impl Iterator<Item = EdgeRef<'e>>,
+    group_by_key: &KeyIndex,
+    member: impl Fn(&EdgeRef<'e>) -> Option<u32>,
+) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    let mut last: Option<(&Key, Option<u32>)> = None;
+    for e in edges {
+        let g = match last {
+            Some((k, g)) if std::ptr::eq(k, e.group) || *k == *e.group => g,
+            _ => {
+                let g = group_by_key.get(e.group);
+                last = Some((e.group, g));
+                g
+            }
+        };
+        let Some(g) = g else { continue };
+        if let Some(m) = member(&e) {
+            out.push((g, m));
+        }
+    }
+    out
 }
 
 /// One IIJ ID snapshot's rows with indexes.
 pub struct IidIndex<'a> {
     pub users: &'a [IidUser],
     pub groups: &'a [IidGroup],
-    pub user_by_key: Map<Key, u32>,
+    /// Each user's `id` as a key.
+    pub user_keys: Vec<Key>,
+    pub user_by_key: KeyIndex,
     pub by_external_id: Multi<&'a str>,
     pub by_linking_id: Multi<&'a str>,
     pub by_user_name: Multi<Ci<'a>>,
-    pub group_by_key: Map<Key, u32>,
+    pub group_by_key: KeyIndex,
     pub group_by_name: Multi<Ci<'a>>,
     /// User members (row indexes) of each group, sorted.
-    pub group_members: Vec<Vec<u32>>,
+    pub group_members: Lists,
     /// Each group's state digest, computed on first use: a group with members both added
     /// and removed has two actions, and hashing a group hashes all its member ids.
-    pub group_digests: Vec<std::cell::OnceCell<String>>,
+    pub group_digests: Vec<std::sync::OnceLock<String>>,
+}
+
+struct UserMaps<'a> {
+    user_keys: Vec<Key>,
+    user_by_key: KeyIndex,
+    by_external_id: Multi<&'a str>,
+    by_linking_id: Multi<&'a str>,
+    by_user_name: Multi<Ci<'a>>,
+}
+
+fn user_maps(users: &[IidUser]) -> UserMaps<'_> {
+    let n = users.len();
+    // The four maps are independent: two threads build two each.
+    let (keys, (ext, (link, names))) = std::thread::scope(|s| {
+        let keys = s.spawn(|| {
+            let keys: Vec<Key> = users.iter().map(|u| Key::parse(&u.id)).collect();
+            let mut m = KeyIndex::with_capacity(n);
+            for (i, k) in keys.iter().enumerate() {
+                m.insert(k.clone(), i as u32);
+            }
+            let mut ext = Multi::with_capacity(n);
+            for (i, u) in users.iter().enumerate() {
+                if let Some(e) = u.external_id.as_deref().filter(|e| !e.is_empty()) {
+                    ext.insert(e, i as u32);
+                }
+            }
+            (keys, m, ext)
+        });
+        let mut link = Multi::with_capacity(n);
+        let mut names = Multi::with_capacity(n);
+        for (i, u) in users.iter().enumerate() {
+            if let Some(d) = u.downstream_id.as_deref().filter(|e| !e.is_empty()) {
+                link.insert(d, i as u32);
+            }
+            names.insert(Ci(u.user_name.as_str()), i as u32);
+        }
+        let (keys, m, ext) = keys.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        ((keys, m), (ext, (link, names)))
+    });
+    let (user_keys, keys) = keys;
+    UserMaps {
+        user_keys,
+        user_by_key: keys,
+        by_external_id: ext,
+        by_linking_id: link,
+        by_user_name: names,
+    }
 }
 
 impl<'a> IidIndex<'a> {
-    pub fn new(users: &'a [IidUser], groups: &'a [IidGroup], edges: &[MemberEdge]) -> Self {
-        let n = users.len();
-        let mut user_by_key = map_with_capacity(n);
-        let mut by_external_id = Multi::with_capacity(n);
-        let mut by_linking_id = Multi::with_capacity(n);
-        let mut by_user_name = Multi::with_capacity(n);
-        for (i, u) in users.iter().enumerate() {
-            let i = i as u32;
-            user_by_key.insert(Key::parse(&u.id), i);
-            if let Some(e) = u.external_id.as_deref().filter(|e| !e.is_empty()) {
-                by_external_id.insert(e, i);
-            }
-            if let Some(d) = u.downstream_id.as_deref().filter(|e| !e.is_empty()) {
-                by_linking_id.insert(d, i);
-            }
-            by_user_name.insert(Ci(u.user_name.as_str()), i);
-        }
-        let mut group_by_key = map_with_capacity(groups.len());
-        let mut group_by_name = Multi::with_capacity(groups.len());
-        for (i, g) in groups.iter().enumerate() {
-            group_by_key.insert(Key::parse(&g.id), i as u32);
-            group_by_name.insert(Ci(g.display_name.as_str()), i as u32);
-        }
-        let mut group_members = vec![Vec::new(); groups.len()];
-        for e in edges {
-            let Some(&g) = group_by_key.get(&e.group) else {
-                continue;
-            };
-            let user = match (&e.member, e.kind) {
-                (Some(m), MemberKind::User | MemberKind::Unknown) => user_by_key.get(m).copied(),
-                _ => None,
-            };
-            if let Some(u) = user {
-                group_members[g as usize].push(u);
-            }
-        }
-        for m in &mut group_members {
-            m.sort_unstable();
-            m.dedup();
-        }
+    pub fn new(users: &'a [IidUser], groups: &'a [IidGroup], edges: &Edges) -> Self {
+        let (maps, (group_by_key, group_by_name)) = std::thread::scope(|s| {
+            let g = s.spawn(|| {
+                let mut group_by_key = KeyIndex::with_capacity(groups.len());
+                let mut group_by_name = Multi::with_capacity(groups.len());
+                for (i, g) in groups.iter().enumerate() {
+                    group_by_key.insert(Key::parse(&g.id), i as u32);
+                    group_by_name.insert(Ci(g.display_name.as_str()), i as u32);
+                }
+                (group_by_key, group_by_name)
+            });
+            let maps = user_maps(users);
+            (
+                maps,
+                g.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            )
+        });
+        let user_by_key = &maps.user_by_key;
+        let member = |e: &EdgeRef<'_>| match e.kind() {
+            MemberKind::User | MemberKind::Unknown => e.member().and_then(|m| user_by_key.get(&m)),
+            MemberKind::Group => None,
+        };
+        let pairs = parallel_resolve(edges, &group_by_key, member);
+        let group_members = Lists::from_pairs(groups.len(), &pairs);
+        drop(pairs);
         IidIndex {
             users,
             groups,
-            user_by_key,
-            by_external_id,
-            by_linking_id,
-            by_user_name,
+            user_keys: maps.user_keys,
+            user_by_key: maps.user_by_key,
+            by_external_id: maps.by_external_id,
+            by_linking_id: maps.by_linking_id,
+            by_user_name: maps.by_user_name,
             group_by_key,
             group_by_name,
-            group_digests: vec![std::cell::OnceCell::new(); group_members.len()],
+            group_digests: (0..groups.len())
+                .map(|_| std::sync::OnceLock::new())
+                .collect(),
             group_members,
         }
     }
 
     pub fn user_by_id(&self, id: &str) -> Option<u32> {
-        self.user_by_key.get(&Key::parse(id)).copied()
+        self.user_by_key.get(&Key::parse(id))
     }
 
     pub fn group_by_id(&self, id: &str) -> Option<u32> {
-        self.group_by_key.get(&Key::parse(id)).copied()
+        self.group_by_key.get(&Key::parse(id))
     }
 
     pub fn user(&self, i: u32) -> Option<&'a IidUser> {
@@ -189,5 +483,103 @@ impl<'a> IidIndex<'a> {
 
     pub fn group(&self, i: u32) -> Option<&'a IidGroup> {
         self.groups.get(i as usize)
+    }
+
+    /// The user members of group `g` (rows, sorted).
+    pub fn members(&self, g: u32) -> &[u32] {
+        self.group_members.get(g as usize)
+    }
+}
+
+/// [`resolve_edges`] over two halves on two threads, concatenated in order.
+pub fn parallel_resolve(
+    edges: &Edges,
+    group_by_key: &KeyIndex,
+    member: impl Fn(&EdgeRef<'_>) -> Option<u32> + Sync,
+) -> Vec<(u32, u32)> {
+    let n = edges.len();
+    if n < 100_000 {
+        return resolve_edges(edges.iter(), group_by_key, &member);
+    }
+    let (mut x, y) = std::thread::scope(|s| {
+        let h = s.spawn(|| resolve_edges(edges.range(n / 2, n), group_by_key, &member));
+        let x = resolve_edges(edges.range(0, n / 2), group_by_key, &member);
+        (x, h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+    });
+    x.extend_from_slice(&y);
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ci_hash_agrees_with_eq() {
+        use std::hash::BuildHasher;
+        let s = foldhash::fast::FixedState::with_seed(7);
+        for (a, b) in [
+            ("Alice@X.jp", "alice@x.JP"),
+            ("\u{212A}", "k"),
+            ("ÉCOLE", "école"),
+            ("Straße", "STRAßE"),
+        ] {
+            assert_eq!(Ci(a), Ci(b), "{a} {b}");
+            assert_eq!(s.hash_one(Ci(a)), s.hash_one(Ci(b)), "{a} {b}");
+        }
+        let long = "A".repeat(300);
+        assert_eq!(s.hash_one(Ci(&long)), s.hash_one(Ci(&long.to_lowercase())));
+        assert_ne!(Ci("a"), Ci("b"));
+    }
+
+    #[test]
+    fn multi_keeps_every_row_of_a_duplicate() {
+        let mut m: Multi<&str> = Multi::with_capacity(4);
+        m.insert("a", 1);
+        m.insert("b", 2);
+        m.insert("a", 3);
+        m.insert("a", 5);
+        assert_eq!(m.get(&"a").iter().collect::<Vec<_>>(), vec![1, 3, 5]);
+        assert_eq!(m.get(&"b").iter().collect::<Vec<_>>(), vec![2]);
+        assert_eq!(m.get(&"c").len(), 0);
+        assert_eq!(m.get(&"a").len(), 3);
+        let d = m.duplicates();
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].1, vec![1, 3, 5]);
+    }
+
+    #[test]
+    fn key_index_finds_what_was_inserted_and_later_inserts_win() {
+        let mut ix = KeyIndex::with_capacity(2);
+        let keys: Vec<Key> = (0..5000u32)
+            .map(|i| Key::parse(&format!("{i:08x}-0000-4000-8000-{:012x}", i * 7)))
+            .chain([Key::parse("text-key"), Key::parse("ABC")])
+            .collect();
+        for (i, k) in keys.iter().enumerate() {
+            ix.insert(k.clone(), i as u32);
+        }
+        assert_eq!(ix.len(), keys.len());
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(ix.get(k), Some(i as u32));
+        }
+        assert_eq!(
+            ix.get(&Key::parse("ffffffff-0000-4000-8000-000000000000")),
+            None
+        );
+        assert_eq!(ix.get(&Key::parse("other")), None);
+        ix.insert(keys[3].clone(), 99);
+        ix.insert(Key::parse("text-key"), 98);
+        assert_eq!(ix.get(&keys[3]), Some(99));
+        assert_eq!(ix.get(&Key::parse("text-key")), Some(98));
+        assert_eq!(ix.len(), keys.len());
+    }
+
+    #[test]
+    fn lists_sort_and_dedup_each_row() {
+        let l = Lists::from_pairs(3, &[(2, 9), (0, 4), (2, 1), (0, 4), (2, 9), (2, 3)]);
+        assert_eq!(l.get(0), &[4]);
+        assert_eq!(l.get(1), &[] as &[u32]);
+        assert_eq!(l.get(2), &[1, 3, 9]);
+        assert_eq!(l.get(3), &[] as &[u32]);
     }
 }

@@ -20,6 +20,7 @@ pub mod findings;
 mod index;
 mod key;
 pub mod mapping;
+mod par;
 pub mod plan;
 pub mod profile;
 pub mod token;
@@ -30,8 +31,8 @@ pub use engine::{
 };
 pub use entry::norm_dn;
 pub use error::ReconcileError;
-pub use key::{Key, MemberEdge, edges};
+pub use key::{EdgeRef, Edges, Key, MemberEdge, edges};
 pub use plan::{
-    Action, Change, Confidence, Finding, InputDigest, InstanceInfo, MemberRef, Mode, Op,
+    Action, Change, Confidence, Finding, InputDigest, InstanceInfo, Keys, MemberRef, Mode, Op,
     PLAN_SCHEMA_VERSION, PatchOp, Plan, Request, Resource, Severity, Skipped, Summary,
 };

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use dirsnap_config::DsConfig;
 use dirsnap_model::{AdGroup, AdUser, IidUser};
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::cell::OnceCell;
 
 /// An IIJ ID user attribute the engine manages. The typed ones are compared with the IID
@@ -207,10 +208,10 @@ pub struct Desired {
 
 /// The keys the matcher needs, kept for every in-scope AD user.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct DesiredKeys {
-    pub user_name: Option<Box<str>>,
-    pub external_id: Option<Box<str>>,
-    pub linking_id: Option<Box<str>>,
+pub struct DesiredKeys<'u> {
+    pub user_name: Option<Cow<'u, str>>,
+    pub external_id: Option<Cow<'u, str>>,
+    pub linking_id: Option<Cow<'u, str>>,
     pub linking_from_anchor: bool,
     pub external_from_anchor: bool,
 }
@@ -330,41 +331,48 @@ impl Mapper {
             .unwrap_or_default()
     }
 
-    fn bound_value(
+    /// The value of a binding for an AD user: the first non-empty source, converted; whether
+    /// it came from an anchor attribute. Typed attributes without a `convert` rule are
+    /// borrowed from the row.
+    fn bound_str<'u>(
         &self,
         bind: &Bind,
-        user: &AdUser,
+        user: &'u AdUser,
         raw: &RawAttrs<'_>,
-    ) -> Option<(String, bool)> {
+    ) -> Option<(Cow<'u, str>, bool)> {
+        let typed = |v: &'u Option<String>| v.as_deref().map(|s| (Cow::Borrowed(s), false));
         for (_, src) in &bind.sources {
-            let v = match src {
+            let v: Option<(Cow<'u, str>, bool)> = match src {
                 Source::ObjectGuid => Some((
-                    self.profile.encode_anchor(user.object_guid.as_bytes()),
+                    Cow::Owned(self.profile.encode_anchor(user.object_guid.as_bytes())),
                     true,
                 )),
                 Source::ConsistencyGuid => user
                     .consistency_guid
                     .as_deref()
                     .filter(|b| !b.is_empty())
-                    .map(|b| (self.profile.encode_anchor(b), true)),
-                Source::ObjectSid => user.object_sid.clone().map(|s| (s, true)),
-                Source::Dn => Some((user.dn.clone(), false)),
-                Source::Sam => user.sam_account_name.clone().map(|s| (s, false)),
-                Source::Upn => user.user_principal_name.clone().map(|s| (s, false)),
-                Source::Mail => user.mail.clone().map(|s| (s, false)),
-                Source::GivenName => user.given_name.clone().map(|s| (s, false)),
-                Source::Sn => user.sn.clone().map(|s| (s, false)),
-                Source::DisplayName => user.display_name.clone().map(|s| (s, false)),
-                Source::Department => user.department.clone().map(|s| (s, false)),
-                Source::Title => user.title.clone().map(|s| (s, false)),
-                Source::Telephone => user.telephone_number.clone().map(|s| (s, false)),
-                Source::Mobile => user.mobile.clone().map(|s| (s, false)),
+                    .map(|b| (Cow::Owned(self.profile.encode_anchor(b)), true)),
+                Source::ObjectSid => user.object_sid.as_deref().map(|s| (Cow::Borrowed(s), true)),
+                Source::Dn => Some((Cow::Borrowed(user.dn.as_str()), false)),
+                Source::Sam => typed(&user.sam_account_name),
+                Source::Upn => typed(&user.user_principal_name),
+                Source::Mail => typed(&user.mail),
+                Source::GivenName => typed(&user.given_name),
+                Source::Sn => typed(&user.sn),
+                Source::DisplayName => typed(&user.display_name),
+                Source::Department => typed(&user.department),
+                Source::Title => typed(&user.title),
+                Source::Telephone => typed(&user.telephone_number),
+                Source::Mobile => typed(&user.mobile),
                 Source::Raw(name) => raw.first(name).map(|(s, binary)| {
                     if binary {
-                        (self.profile.encode_anchor(&s), is_anchor_attribute(name))
+                        (
+                            Cow::Owned(self.profile.encode_anchor(&s)),
+                            is_anchor_attribute(name),
+                        )
                     } else {
                         (
-                            String::from_utf8_lossy(&s).into_owned(),
+                            Cow::Owned(String::from_utf8_lossy(&s).into_owned()),
                             is_anchor_attribute(name),
                         )
                     }
@@ -379,38 +387,52 @@ impl Mapper {
         None
     }
 
-    fn convert(&self, target: &str, mut value: String) -> String {
+    fn bound_value(
+        &self,
+        bind: &Bind,
+        user: &AdUser,
+        raw: &RawAttrs<'_>,
+    ) -> Option<(String, bool)> {
+        self.bound_str(bind, user, raw)
+            .map(|(s, anchor)| (s.into_owned(), anchor))
+    }
+
+    fn convert<'u>(&self, target: &str, value: Cow<'u, str>) -> Cow<'u, str> {
+        let mut value = value;
         for (t, c) in &self.converts {
             if t != target {
                 continue;
             }
-            value = match self.profile.convert_replace {
-                ConvertReplace::All => c.regex.replace_all(&value, c.replacement.as_str()),
-                ConvertReplace::First => c.regex.replace(&value, c.replacement.as_str()),
-            }
-            .into_owned();
+            value = Cow::Owned(
+                match self.profile.convert_replace {
+                    ConvertReplace::All => c.regex.replace_all(&value, c.replacement.as_str()),
+                    ConvertReplace::First => c.regex.replace(&value, c.replacement.as_str()),
+                }
+                .into_owned(),
+            );
         }
         value
     }
 
-    /// The matcher's keys for an AD user (cheap: only three attributes).
-    pub fn keys(&self, user: &AdUser) -> DesiredKeys {
+    /// The matcher's keys for an AD user (cheap: only three attributes, borrowed from the
+    /// row where no conversion applies).
+    pub fn keys<'u>(&self, user: &'u AdUser) -> DesiredKeys<'u> {
         let raw = RawAttrs::new(&user.raw);
         let mut k = DesiredKeys::default();
         for b in &self.binds {
             match b.attr {
                 Attr::UserName => {
-                    k.user_name = self.bound_value(b, user, &raw).map(|(s, _)| s.into());
+                    k.user_name = self.bound_str(b, user, &raw).map(|(s, _)| s);
                 }
                 Attr::ExternalId => {
-                    if let Some((s, anchor)) = self.bound_value(b, user, &raw) {
-                        k.external_id = Some(s.into());
+                    if let Some((s, anchor)) = self.bound_str(b, user, &raw) {
+                        k.external_id = Some(s);
                         k.external_from_anchor = anchor;
                     }
                 }
                 Attr::DownstreamId => {
-                    if let Some((s, anchor)) = self.bound_value(b, user, &raw) {
-                        k.linking_id = Some(s.into());
+                    if let Some((s, anchor)) = self.bound_str(b, user, &raw) {
+                        k.linking_id = Some(s);
                         k.linking_from_anchor = anchor;
                     }
                 }
@@ -418,6 +440,69 @@ impl Mapper {
             }
         }
         k
+    }
+
+    /// True when Directory Sync would send nothing for this AD user and its IIJ ID user:
+    /// `active` and every managed attribute already equal, decided without building the
+    /// [`Desired`] values. Conservative: false whenever it cannot tell cheaply, so the
+    /// caller then compares in full ([`Self::desired`] and the attribute diff).
+    pub fn unchanged(&self, user: &AdUser, b: &IidUser, as_of: DateTime<Utc>) -> bool {
+        if self.active(user, as_of) != b.active {
+            return false;
+        }
+        let raw = RawAttrs::new(&user.raw);
+        for attr in &self.managed {
+            let bound = self
+                .binds
+                .iter()
+                .find(|x| &x.attr == attr)
+                .and_then(|x| self.bound_str(x, user, &raw));
+            let default = self
+                .defaults
+                .iter()
+                .find(|(a, _)| a == attr)
+                .map(|(_, v)| v);
+            let same = match (attr, bound) {
+                (Attr::Extra { .. }, _) => None,
+                (Attr::Emails, Some((s, _))) => Some(b.emails.len() == 1 && b.emails[0] == *s),
+                (Attr::Emails, None) => {
+                    let v = multi_value(None, "value", default);
+                    self.same_as_current(attr, b, &v)
+                }
+                (_, Some((s, _))) => self.same_str(attr, b, Some(&s)),
+                (_, None) => match default {
+                    None | Some(Value::Null) => self.same_str(attr, b, None),
+                    Some(Value::String(s)) => self.same_str(attr, b, Some(s)),
+                    Some(_) => None,
+                },
+            };
+            if same != Some(true) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// [`Self::same_as_current`] for a string value (`None` = absent), without a `Value`.
+    fn same_str(&self, attr: &Attr, user: &IidUser, want: Option<&str>) -> Option<bool> {
+        fn nonempty(s: Option<&str>) -> Option<&str> {
+            s.filter(|s| !s.is_empty())
+        }
+        let have = match attr {
+            Attr::UserName => Some(user.user_name.as_str()),
+            Attr::ExternalId => user.external_id.as_deref(),
+            Attr::DownstreamId => user.downstream_id.as_deref(),
+            Attr::DisplayName => user.display_name.as_deref(),
+            Attr::FamilyName => user.family_name.as_deref(),
+            Attr::GivenName => user.given_name.as_deref(),
+            Attr::Title => user.title.as_deref(),
+            Attr::Department => user.department.as_deref(),
+            Attr::PreferredLanguage => user.preferred_language.as_deref(),
+            Attr::Timezone => user.timezone.as_deref(),
+            Attr::Emails => return Some(nonempty(want).is_none() && user.emails.is_empty()),
+            Attr::Extra { .. } => return None,
+        };
+        Some(nonempty(want) == nonempty(have))
     }
 
     /// Everything Directory Sync would send for this AD user.

@@ -149,6 +149,101 @@ impl Resource {
     }
 }
 
+/// Stable keys of an object (`objectGUID`, `dn`, `domain`, `id`, …): a small map kept
+/// sorted by name, serialized as a JSON object. A plan has one per action, finding and
+/// skipped object; a sorted vector is a fraction of a `BTreeMap`'s size and ordered the same.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Keys(Vec<(std::borrow::Cow<'static, str>, String)>);
+
+impl Keys {
+    pub fn new() -> Keys {
+        Keys(Vec::new())
+    }
+
+    pub fn with_capacity(n: usize) -> Keys {
+        Keys(Vec::with_capacity(n))
+    }
+
+    /// Sets `name` to `value`, returning the value it replaces.
+    pub fn insert(&mut self, name: &'static str, value: String) -> Option<String> {
+        self.insert_cow(std::borrow::Cow::Borrowed(name), value)
+    }
+
+    fn insert_cow(
+        &mut self,
+        name: std::borrow::Cow<'static, str>,
+        value: String,
+    ) -> Option<String> {
+        match self
+            .0
+            .binary_search_by(|(k, _)| k.as_ref().cmp(name.as_ref()))
+        {
+            Ok(i) => self.0.get_mut(i).map(|(_, v)| std::mem::replace(v, value)),
+            Err(i) => {
+                self.0.insert(i, (name, value));
+                None
+            }
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&String> {
+        self.0
+            .binary_search_by(|(k, _)| k.as_ref().cmp(name))
+            .ok()
+            .and_then(|i| self.0.get(i))
+            .map(|(_, v)| v)
+    }
+
+    pub fn contains_key(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// (name, value) pairs in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &String)> {
+        self.0.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+}
+
+impl<K: Into<String>> FromIterator<(K, String)> for Keys {
+    fn from_iter<I: IntoIterator<Item = (K, String)>>(iter: I) -> Keys {
+        let mut k = Keys::new();
+        for (name, value) in iter {
+            k.insert_cow(std::borrow::Cow::Owned(name.into()), value);
+        }
+        k
+    }
+}
+
+impl Serialize for Keys {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k.as_ref(), v)?;
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Keys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Keys, D::Error> {
+        let m = BTreeMap::<String, String>::deserialize(d)?;
+        Ok(Keys(
+            m.into_iter()
+                .map(|(k, v)| (std::borrow::Cow::Owned(k), v))
+                .collect(),
+        ))
+    }
+}
+
 /// One SCIM PATCH operation (RFC 7644 §3.5.2). A string value `action:N` inside `value` or
 /// `path` stands for the SCIM id of the object created by action `N`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -219,7 +314,7 @@ pub struct Action {
     pub external_id: Option<String>,
     /// Stable keys of the objects involved: `objectGUID`, `dn`, `domain` of the AD object,
     /// `id` of the IIJ ID object.
-    pub keys: BTreeMap<String, String>,
+    pub keys: Keys,
     /// Which key matched the AD object to the IIJ ID object (`externalId`,
     /// `downstreamId`, `userName`, `displayName`, `previousName`), when one did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -290,8 +385,8 @@ pub struct Finding {
     /// What it is about, for people (`user taro@example.co.jp`, `group 営業部`).
     pub subject: String,
     /// Stable keys of the subject (objectGUID, IIJ ID id…).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub keys: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Keys::is_empty")]
+    pub keys: Keys,
     pub message: String,
     pub remediation: String,
     pub confidence: Confidence,
@@ -318,7 +413,7 @@ pub struct Skipped {
     pub instance: Option<String>,
     /// The object's name for people.
     pub name: String,
-    pub keys: BTreeMap<String, String>,
+    pub keys: Keys,
     pub reason: String,
 }
 
@@ -385,11 +480,22 @@ impl Plan {
         self.findings.iter().any(Finding::blocks)
     }
 
-    /// `plan.json` text: pretty JSON, newline-terminated, byte-identical for equal plans.
+    /// `plan.json` text (see [`Plan::write_json`]), byte-identical for equal plans.
     pub fn to_json(&self) -> Result<String, serde_json::Error> {
-        let mut s = serde_json::to_string_pretty(self)?;
-        s.push('\n');
-        Ok(s)
+        let mut out = Vec::new();
+        self.write_json(&mut out)?;
+        String::from_utf8(out).map_err(|e| {
+            serde_json::Error::io(std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+        })
+    }
+
+    /// Writes `plan.json`: indented like pretty JSON down to the plan's lists, one compact line
+    /// per action, finding, skipped object and note; newline-terminated. A plan of a million
+    /// changes stays greppable and line-diffable at about two thirds of the pretty size.
+    pub fn write_json<W: std::io::Write>(&self, w: &mut W) -> Result<(), serde_json::Error> {
+        let mut ser = serde_json::Serializer::with_formatter(&mut *w, Lines::default());
+        self.serialize(&mut ser)?;
+        w.write_all(b"\n").map_err(serde_json::Error::io)
     }
 
     pub fn from_json(text: &str) -> Result<Plan, serde_json::Error> {
@@ -422,5 +528,163 @@ impl Plan {
             .get(usize::try_from(seq).ok()?.checked_sub(1)?)
             .filter(|a| a.seq == seq)
             .or_else(|| self.actions.iter().find(|a| a.seq == seq))
+    }
+}
+
+/// A JSON formatter that indents the containers down to [`Lines::PRETTY_DEPTH`] as
+/// `serde_json`'s pretty printer does and writes everything deeper compactly, so each element
+/// of a top-level list is one line.
+#[derive(Debug, Default)]
+struct Lines {
+    depth: usize,
+    has_value: bool,
+}
+
+impl Lines {
+    const PRETTY_DEPTH: usize = 2;
+
+    fn pretty(&self) -> bool {
+        self.depth <= Self::PRETTY_DEPTH
+    }
+
+    fn indent<W: ?Sized + std::io::Write>(&self, w: &mut W) -> std::io::Result<()> {
+        for _ in 0..self.depth {
+            w.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + std::io::Write>(&mut self, w: &mut W, c: &[u8]) -> std::io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(c)
+    }
+
+    fn close<W: ?Sized + std::io::Write>(&mut self, w: &mut W, c: &[u8]) -> std::io::Result<()> {
+        let pretty = self.pretty();
+        self.depth -= 1;
+        if pretty && self.has_value {
+            w.write_all(b"\n")?;
+            self.indent(w)?;
+        }
+        w.write_all(c)
+    }
+
+    fn item<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        if self.pretty() {
+            w.write_all(if first { b"\n" } else { b",\n" })?;
+            self.indent(w)
+        } else if first {
+            Ok(())
+        } else {
+            w.write_all(b",")
+        }
+    }
+}
+
+impl serde_json::ser::Formatter for Lines {
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.open(w, b"[")
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.close(w, b"]")
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.item(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.open(w, b"{")
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.close(w, b"}")
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.item(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(if self.pretty() { b": " } else { b":" })
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, _w: &mut W) -> std::io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod keys_tests {
+    use super::Keys;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn keys_behave_like_a_sorted_map() {
+        let mut k = Keys::new();
+        k.insert("objectGUID", "g".into());
+        k.insert("dn", "CN=x".into());
+        k.insert("id", "1".into());
+        assert_eq!(k.insert("id", "2".into()), Some("1".into()));
+        let mut b = BTreeMap::new();
+        b.insert("objectGUID".to_string(), "g".to_string());
+        b.insert("dn".to_string(), "CN=x".to_string());
+        b.insert("id".to_string(), "2".to_string());
+        assert_eq!(
+            serde_json::to_string(&k).unwrap_or_default(),
+            serde_json::to_string(&b).unwrap_or_default()
+        );
+        let back: Keys = serde_json::from_str(&serde_json::to_string(&k).unwrap_or_default())
+            .unwrap_or_default();
+        assert_eq!(back, k);
+        assert_eq!(k.get("dn").map(String::as_str), Some("CN=x"));
+        assert!(!k.contains_key("domain"));
+        assert_eq!(k.len(), 3);
+        // Ordered as the BTreeMap it replaces.
+        let mut other = k.clone();
+        other.insert("dn", "CN=y".into());
+        let mut ob = b.clone();
+        ob.insert("dn".into(), "CN=y".into());
+        assert_eq!(k.cmp(&other), b.cmp(&ob));
+    }
+}
+
+#[cfg(test)]
+mod json_lines_tests {
+    use serde::Serialize;
+
+    fn lines(v: &serde_json::Value) -> String {
+        let mut out = Vec::new();
+        let mut ser = serde_json::Serializer::with_formatter(&mut out, super::Lines::default());
+        let _ = v.serialize(&mut ser);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    #[test]
+    fn lists_of_the_top_object_get_one_line_per_element() {
+        let v = serde_json::json!({
+            "a": 1,
+            "list": [{"x": [1, 2], "y": {"z": null}}, {"x": []}],
+            "empty": [],
+            "obj": {"k": {"deep": [true]}, "n": "s"}
+        });
+        let want = "{\n  \"a\": 1,\n  \"list\": [\n    {\"x\":[1,2],\"y\":{\"z\":null}},\n    {\"x\":[]}\n  ],\n  \"empty\": [],\n  \"obj\": {\n    \"k\": {\"deep\":[true]},\n    \"n\": \"s\"\n  }\n}";
+        assert_eq!(lines(&v), want);
+        let back: serde_json::Value = serde_json::from_str(&lines(&v)).unwrap_or_default();
+        assert_eq!(back, v);
+        // Down to the lists it is exactly serde_json's pretty form.
+        let shallow = serde_json::json!({"a": [1, 2], "b": {"c": "d"}, "e": []});
+        assert_eq!(
+            lines(&shallow),
+            serde_json::to_string_pretty(&shallow).unwrap_or_default()
+        );
     }
 }

@@ -317,7 +317,7 @@ proptest! {
         };
         let res = apply_plan(&mut state, &plan, &Profile::default());
         prop_assert!(res.is_ok(), "applying the plan failed: {:?}\n{}", res, plan.to_json().unwrap());
-        let after = Iid { users: state.users, groups: state.groups, memberships: state.memberships, edges: Vec::new() }.finish();
+        let after = Iid { users: state.users, groups: state.groups, memberships: state.memberships, edges: Default::default() }.finish();
         let again = Run::new(&b.setups, &after, t("2026-11-27T00:00:00Z")).plan();
         prop_assert!(
             again.actions.is_empty(),

@@ -367,8 +367,8 @@ fn overlay(
     let mut edges: Vec<MemberEdge> = base
         .edges
         .iter()
-        .filter(|e| kept.contains(&e.group))
-        .cloned()
+        .filter(|e| kept.contains(e.group))
+        .map(|e| e.to_edge())
         .collect();
     let mut group_ids: HashSet<String> = out_groups.iter().map(|g| g.id.clone()).collect();
     group_ids.extend(
@@ -396,7 +396,7 @@ fn overlay(
     Ok(IidData {
         users: out_users,
         groups: out_groups,
-        edges,
+        edges: edges.into_iter().collect(),
     })
 }
 
@@ -703,7 +703,9 @@ mod tests {
                     ..IidGroup::default()
                 },
             ],
-            edges: vec![edge("g1", "u1"), edge("g1", "u2"), edge("g2", "u3")],
+            edges: [edge("g1", "u1"), edge("g1", "u2"), edge("g2", "u3")]
+                .into_iter()
+                .collect(),
         };
         let users: BTreeMap<String, Fresh> = [
             (
@@ -733,7 +735,7 @@ mod tests {
         assert!(!by_id.contains_key("u3"));
         assert_eq!(by_id["u9"].user_name, "new@x");
         // g1's members are what the server says now; g2 (untouched) keeps its snapshot edges.
-        let mut edges = out.edges.clone();
+        let mut edges: Vec<MemberEdge> = out.edges.iter().map(|e| e.to_edge()).collect();
         edges.sort();
         let mut want = vec![edge("g1", "u9"), edge("g2", "u3")];
         want.sort();

@@ -166,7 +166,8 @@ fn write_rendered(
         inner: &mut f,
         error: None,
     };
-    let r = crate::render::render_to(plan, format, &mut w);
+    let r =
+        crate::render::render_limited(plan, format, crate::render::REPORT_ACTIONS_PER_KIND, &mut w);
     if let Some(e) = w.error {
         return Err(io(path)(e));
     }
@@ -409,11 +410,10 @@ fn write_into(
         let plan_json = s.spawn(|| {
             let path = dir.join("plan.json");
             let mut f = Hashed::create(&path)?;
-            serde_json::to_writer_pretty(&mut f, plan).map_err(|e| ReportError::Encode {
+            plan.write_json(&mut f).map_err(|e| ReportError::Encode {
                 path: path.clone(),
                 message: e.to_string(),
             })?;
-            f.write_all(b"\n").map_err(io(&path))?;
             Ok(vec![("plan.json", f.finish(&path)?)])
         });
         let tables = s.spawn(|| {

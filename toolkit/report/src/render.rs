@@ -35,12 +35,40 @@ pub fn render(plan: &Plan, format: Format) -> String {
 /// Renders into any `fmt::Write` (a file through an adapter), so a plan with hundreds of
 /// thousands of actions is never held twice in memory.
 pub fn render_to(plan: &Plan, format: Format, o: &mut dyn std::fmt::Write) -> std::fmt::Result {
+    render_limited(plan, format, usize::MAX, o)
+}
+
+/// Actions of one kind the plan directory's report.md / report.html show in full; the rest
+/// are counted, with where to read them. Every finding is always shown. A report people can
+/// open and read stays a few megabytes even for a plan of a million changes, while
+/// `dirsnap plan show` and actions.parquet hold every action.
+pub const REPORT_ACTIONS_PER_KIND: usize = 1000;
+
+/// [`render_to`] showing at most `per_kind` actions of each kind (text, Markdown, HTML).
+pub fn render_limited(
+    plan: &Plan,
+    format: Format,
+    per_kind: usize,
+    o: &mut dyn std::fmt::Write,
+) -> std::fmt::Result {
     match format {
-        Format::Text => text(plan, o),
+        Format::Text => text(plan, per_kind, o),
         Format::Json => o.write_str(&plan.to_json().map_err(|_| std::fmt::Error)?),
-        Format::Markdown => markdown(plan, o),
-        Format::Html => html(plan, o),
+        Format::Markdown => markdown(plan, per_kind, o),
+        Format::Html => html(plan, per_kind, o),
     }
+}
+
+/// The line saying how many actions of a kind a limited report leaves out.
+fn omitted(op: Op, shown: usize, total: usize) -> Option<String> {
+    (total > shown).then(|| {
+        format!(
+            "… and {} more {} actions, not shown in this report: `dirsnap plan show PLAN` lists every action, and actions.parquet holds them all (e.g. DuckDB: SELECT seq, user_name, display_name, reason FROM 'PLAN/actions.parquet' WHERE op = '{}')",
+            total - shown,
+            op.as_str(),
+            op.as_str()
+        )
+    })
 }
 
 fn groups(plan: &Plan) -> Vec<(Op, Vec<&Action>)> {
@@ -205,7 +233,7 @@ fn finding_flags(f: &Finding) -> &'static str {
     }
 }
 
-fn text(plan: &Plan, o: &mut dyn std::fmt::Write) -> std::fmt::Result {
+fn text(plan: &Plan, per_kind: usize, o: &mut dyn std::fmt::Write) -> std::fmt::Result {
     let _ = writeln!(
         o,
         "dirsnap plan — {} mode, as of {}",
@@ -236,7 +264,7 @@ fn text(plan: &Plan, o: &mut dyn std::fmt::Write) -> std::fmt::Result {
     }
     for (op, actions) in groups(plan) {
         let _ = writeln!(o, "\n{} ({})", op.heading(), actions.len());
-        for a in actions {
+        for a in actions.iter().take(per_kind) {
             let _ = writeln!(
                 o,
                 "  #{:<5} {} {}  [{}]  {}",
@@ -257,6 +285,9 @@ fn text(plan: &Plan, o: &mut dyn std::fmt::Write) -> std::fmt::Result {
             if let Some(m) = member_line(a) {
                 let _ = writeln!(o, "         {m}");
             }
+        }
+        if let Some(more) = omitted(op, per_kind, actions.len()) {
+            let _ = writeln!(o, "  {more}");
         }
     }
     if !plan.skipped.is_empty() {
@@ -290,7 +321,7 @@ pub fn md_escape(s: &str) -> String {
     o
 }
 
-fn markdown(plan: &Plan, o: &mut dyn std::fmt::Write) -> std::fmt::Result {
+fn markdown(plan: &Plan, per_kind: usize, o: &mut dyn std::fmt::Write) -> std::fmt::Result {
     let _ = writeln!(o, "# dirsnap plan\n");
     let _ = writeln!(o, "- **mode**: {}", plan.mode);
     let _ = writeln!(o, "- **as of**: {}", as_of(plan));
@@ -328,7 +359,7 @@ fn markdown(plan: &Plan, o: &mut dyn std::fmt::Write) -> std::fmt::Result {
     let _ = writeln!(o, "## Actions ({})\n", plan.actions.len());
     for (op, actions) in groups(plan) {
         let _ = writeln!(o, "### {} ({})\n", op.heading(), actions.len());
-        for a in actions {
+        for a in actions.iter().take(per_kind) {
             let _ = writeln!(
                 o,
                 "- **#{}** `{}` **{}** — rule `{}`; {}",
@@ -348,6 +379,9 @@ fn markdown(plan: &Plan, o: &mut dyn std::fmt::Write) -> std::fmt::Result {
             if let Some(m) = member_line(a) {
                 let _ = writeln!(o, "  - {}", md_escape(&m));
             }
+        }
+        if let Some(more) = omitted(op, per_kind, actions.len()) {
+            let _ = writeln!(o, "\n{more}");
         }
         let _ = writeln!(o);
     }
@@ -396,7 +430,7 @@ table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ddd;paddin
 .sev{font-weight:bold;white-space:nowrap}.mono{font-family:ui-monospace,monospace;font-size:.85em}\
 .blocked{color:#a00;font-weight:bold}.ok{color:#070;font-weight:bold}ul.changes{margin:.2rem 0}";
 
-fn html(plan: &Plan, o: &mut dyn std::fmt::Write) -> std::fmt::Result {
+fn html(plan: &Plan, per_kind: usize, o: &mut dyn std::fmt::Write) -> std::fmt::Result {
     let _ = write!(
         o,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>dirsnap plan</title><style>{CSS}</style></head><body>\n"
@@ -481,7 +515,7 @@ fn html(plan: &Plan, o: &mut dyn std::fmt::Write) -> std::fmt::Result {
             o,
             "<table><tr><th>#</th><th>object</th><th>rule</th><th>reason and changes</th></tr>"
         );
-        for a in actions {
+        for a in actions.iter().take(per_kind) {
             let mut details = String::new();
             let k = key_line(a);
             if !k.is_empty() {
@@ -507,6 +541,9 @@ fn html(plan: &Plan, o: &mut dyn std::fmt::Write) -> std::fmt::Result {
             );
         }
         let _ = writeln!(o, "</table>");
+        if let Some(more) = omitted(op, per_kind, actions.len()) {
+            let _ = writeln!(o, "<p>{}</p>", html_escape(&more));
+        }
     }
     if !plan.skipped.is_empty() {
         let _ = writeln!(o, "<h2>Skipped ({})</h2><ul>", plan.skipped.len());

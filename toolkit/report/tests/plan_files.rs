@@ -7,7 +7,6 @@ use dirsnap_reconcile::{
     Action, Confidence, Finding, Mode, Op, PLAN_SCHEMA_VERSION, Plan, Request, Resource, Severity,
 };
 use dirsnap_report::{Format, load_plan, render, write_plan_dir};
-use std::collections::BTreeMap;
 
 fn plan() -> Plan {
     let mut p = Plan {
@@ -22,7 +21,7 @@ fn plan() -> Plan {
             severity: Severity::Warning,
             instance: Some("main".into()),
             subject: "user <script>alert(1)</script>@example.co.jp".into(),
-            keys: BTreeMap::new(),
+            keys: Default::default(),
             message: "m & m".into(),
             remediation: "r".into(),
             confidence: Confidence::High,
@@ -39,7 +38,7 @@ fn plan() -> Plan {
             user_name: Some("<script>alert(1)</script>@example.co.jp".into()),
             display_name: None,
             external_id: Some("x".into()),
-            keys: BTreeMap::new(),
+            keys: Default::default(),
             matched_by: None,
             rule: "create.enabled".into(),
             reason: "because | *bold*".into(),

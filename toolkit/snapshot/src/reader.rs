@@ -6,14 +6,17 @@ use crate::columns::ColumnError;
 use crate::error::SnapshotError;
 use crate::kinds::{Ad, Iid, KindSpec, M365};
 use crate::records::{Record, Table};
+use arrow_array::RecordBatch;
 use bytes::Bytes;
 use dirsnap_model::{Manifest, Membership, SCHEMA_VERSION, SnapshotKind};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{
-    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReaderBuilder,
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
 };
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const BATCH_ROWS: usize = 16 * 1024;
 
@@ -181,49 +184,207 @@ impl Snapshot {
         Ok(())
     }
 
-    /// Reads one table's rows. The file is read once; its sha256 is computed while its row
-    /// groups are decoded on the other cores, and no row is returned unless it matches.
+    /// Reads one table's rows. Only the column chunks the row type decodes are read (in
+    /// place, positionally, on all cores); meanwhile the whole file is streamed through
+    /// sha256, and no row is returned unless the digest matches manifest.json.
     pub fn read_table<R: Record>(
         &self,
         table: Table,
         options: &ReadOptions,
     ) -> Result<Vec<R>, SnapshotError> {
+        let prepared = self.prepare::<R>(table, options)?;
+        let total: usize = prepared.plans.iter().map(|(_, n)| n).sum();
+        let mut rows: Vec<R> = Vec::with_capacity(total);
+        rows.resize_with(total, Default::default);
+        let mut slices = Vec::new();
+        let mut rest: &mut [R] = &mut rows;
+        for (_, n) in &prepared.plans {
+            let (head, tail) = rest.split_at_mut((*n).min(rest.len()));
+            slices.push(std::sync::Mutex::new(head));
+            rest = tail;
+        }
+        let skip = prepared.skip.clone();
+        self.run(&prepared, |i, reader| {
+            let mut slot = slices
+                .get(i)
+                .ok_or_else(|| "no slice for a decoding thread".to_string())?
+                .lock()
+                .map_err(|_| "a decoding thread failed".to_string())?;
+            let slice: &mut [R] = &mut slot;
+            let mut at = 0usize;
+            for batch in reader {
+                let batch = batch.map_err(|e| e.to_string())?;
+                let n = batch.num_rows();
+                let target = slice
+                    .get_mut(at..at + n)
+                    .ok_or_else(|| "more rows than the file's metadata says".to_string())?;
+                R::fill_from_batch(&batch, target, &skip).map_err(|e| e.to_string())?;
+                at += n;
+            }
+            if at == slice.len() {
+                Ok(())
+            } else {
+                Err(format!("decoded {at} rows, expected {}", slice.len()))
+            }
+        })?;
+        drop(slices);
+        Ok(rows)
+    }
+
+    /// Decodes one table's record batches into per-thread accumulators (returned in row
+    /// order), for readers that want another shape than one `R` per row. `R` names the
+    /// columns to decode and checks the file's schema; checksum as [`Snapshot::read_table`].
+    pub fn fold_table<R: Record, A: Send>(
+        &self,
+        table: Table,
+        options: &ReadOptions,
+        init: impl Fn(usize) -> A + Sync,
+        fold: impl Fn(&mut A, &RecordBatch) -> Result<(), ColumnError> + Sync,
+    ) -> Result<Vec<A>, SnapshotError> {
+        let prepared = self.prepare::<R>(table, options)?;
+        self.run(&prepared, |i, reader| {
+            let rows = prepared.plans.get(i).map_or(0, |(_, n)| *n);
+            let mut acc = init(rows);
+            for batch in reader {
+                let batch = batch.map_err(|e| e.to_string())?;
+                fold(&mut acc, &batch).map_err(|e| e.to_string())?;
+            }
+            Ok(acc)
+        })
+    }
+
+    /// Opens a table's file and plans its decoding: metadata, projection, row groups per
+    /// thread.
+    fn prepare<R: Record>(
+        &self,
+        table: Table,
+        options: &ReadOptions,
+    ) -> Result<Prepared, SnapshotError> {
         let path = self.dir.join(table.file_name());
-        let bytes = self.read_bytes(table)?;
         let bad = |message: String| SnapshotError::BadData {
             path: path.clone(),
             message,
         };
-        let skip: &[&str] = if options.skip_raw { &["raw"] } else { &[] };
+        let file = std::fs::File::open(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => SnapshotError::MissingFile { path: path.clone() },
+            _ => SnapshotError::io(&path, e),
+        })?;
+        let len = file
+            .metadata()
+            .map_err(|e| SnapshotError::io(&path, e))?
+            .len();
+        let source = Positional {
+            file: Arc::new(file),
+            len,
+        };
         let expected_rows = self
             .manifest
             .files
             .get(table.file_name())
             .map(|f| f.rows)
             .unwrap_or(0);
-        let (digest, decoded) = std::thread::scope(|scope| {
-            let hasher = scope.spawn(|| hex::encode(Sha256::digest(&bytes)));
-            let decoded = decode_parallel::<R>(&bytes, skip, expected_rows);
+        let skip: Vec<&'static str> = if options.skip_raw {
+            vec!["raw"]
+        } else {
+            Vec::new()
+        };
+        // A damaged file fails here or in decoding; either way the checksum is computed
+        // first so the message says what is wrong.
+        let plan = (|| -> Result<_, String> {
+            let metadata = ArrowReaderMetadata::load(&source, ArrowReaderOptions::default())
+                .map_err(|e| e.to_string())?;
+            let groups: Vec<usize> = metadata
+                .metadata()
+                .row_groups()
+                .iter()
+                .map(|g| usize::try_from(g.num_rows()).unwrap_or(0))
+                .collect();
+            let total: usize = groups.iter().sum();
+            // Never size an allocation from file metadata the manifest does not vouch for.
+            if total as u64 != expected_rows {
+                return Err(format!(
+                    "has {total} rows, manifest.json records {expected_rows}"
+                ));
+            }
+            let projection = projection::<R>(&metadata, &skip)?;
+            Ok((metadata, projection, thread_plans(&groups, total)))
+        })();
+        match plan {
+            Ok((metadata, projection, plans)) => Ok(Prepared {
+                table,
+                path,
+                source,
+                metadata: Some(metadata),
+                projection: Some(projection),
+                plans,
+                skip,
+            }),
+            Err(message) => {
+                self.check_sha256(table, hash_file(&path)?)?;
+                Err(bad(message))
+            }
+        }
+    }
+
+    /// Hashes the whole file on one thread while `per_thread` decodes each thread's row
+    /// groups on the others; results in row order, only when the digest matches.
+    fn run<T: Send>(
+        &self,
+        p: &Prepared,
+        per_thread: impl Fn(usize, ParquetRecordBatchReader) -> Result<T, String> + Sync,
+    ) -> Result<Vec<T>, SnapshotError> {
+        let (Some(metadata), Some(projection)) = (&p.metadata, &p.projection) else {
+            return Err(SnapshotError::BadData {
+                path: p.path.clone(),
+                message: "not prepared".into(),
+            });
+        };
+        let per_thread = &per_thread;
+        let (digest, results) = std::thread::scope(|scope| {
+            let hasher = scope.spawn(|| hash_file(&p.path));
+            let handles: Vec<_> = p
+                .plans
+                .iter()
+                .enumerate()
+                .map(|(i, (row_groups, _))| {
+                    let source = p.source.clone();
+                    let metadata = metadata.clone();
+                    let projection = projection.clone();
+                    let row_groups = row_groups.clone();
+                    scope.spawn(move || -> Result<T, String> {
+                        let reader =
+                            ParquetRecordBatchReaderBuilder::new_with_metadata(source, metadata)
+                                .with_projection(projection)
+                                .with_row_groups(row_groups)
+                                .with_batch_size(BATCH_ROWS)
+                                .build()
+                                .map_err(|e| e.to_string())?;
+                        per_thread(i, reader)
+                    })
+                })
+                .collect();
+            let results: Vec<Result<T, String>> = handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect();
             (
                 hasher
                     .join()
-                    .unwrap_or_else(|p| std::panic::resume_unwind(p)),
-                decoded,
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e)),
+                results,
             )
         });
         // A checksum failure explains any decoding failure, so it is reported first.
-        self.check_sha256(table, digest)?;
-        let rows = decoded.map_err(bad)?;
-        if rows.len() as u64 != expected_rows {
-            return Err(SnapshotError::BadData {
-                path,
-                message: format!(
-                    "has {} rows, manifest.json records {expected_rows}",
-                    rows.len()
-                ),
-            });
-        }
-        Ok(rows)
+        self.check_sha256(p.table, digest?)?;
+        results
+            .into_iter()
+            .map(|r| {
+                r.map_err(|message| SnapshotError::BadData {
+                    path: p.path.clone(),
+                    message,
+                })
+            })
+            .collect()
     }
 
     /// Reads every table of a snapshot of kind `K`.
@@ -268,35 +429,23 @@ fn join<T>(
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
-/// Decodes all row groups of a Parquet file into rows, splitting the row groups over the
-/// available cores; each thread fills its own slice of one pre-sized vector.
-fn decode_parallel<R: Record>(
-    bytes: &Bytes,
-    skip: &[&str],
-    expected_rows: u64,
-) -> Result<Vec<R>, String> {
-    let metadata = ArrowReaderMetadata::load(bytes, ArrowReaderOptions::default())
-        .map_err(|e| e.to_string())?;
-    let groups: Vec<usize> = metadata
-        .metadata()
-        .row_groups()
-        .iter()
-        .map(|g| usize::try_from(g.num_rows()).unwrap_or(0))
-        .collect();
-    let total: usize = groups.iter().sum();
-    // Never size an allocation from file metadata the manifest does not vouch for.
-    if total as u64 != expected_rows {
-        return Err(format!(
-            "has {total} rows, manifest.json records {expected_rows}"
-        ));
-    }
-    let projection = projection::<R>(&metadata, skip)?;
-    let mut rows: Vec<R> = Vec::with_capacity(total);
-    rows.resize_with(total, Default::default);
+/// A table file being read: where it is and how.
+struct Prepared {
+    table: Table,
+    path: PathBuf,
+    source: Positional,
+    metadata: Option<ArrowReaderMetadata>,
+    projection: Option<ProjectionMask>,
+    /// Row groups per decoding thread, with their row counts.
+    plans: Vec<(Vec<usize>, usize)>,
+    skip: Vec<&'static str>,
+}
+
+/// Contiguous runs of row groups of about equal row counts, one per core.
+fn thread_plans(groups: &[usize], total: usize) -> Vec<(Vec<usize>, usize)> {
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .clamp(1, groups.len().max(1));
-    // Contiguous runs of row groups of about equal row counts per thread.
     let per_thread = total.div_ceil(threads).max(1);
     let mut plans: Vec<(Vec<usize>, usize)> = Vec::new();
     let (mut current, mut count) = (Vec::new(), 0usize);
@@ -308,58 +457,81 @@ fn decode_parallel<R: Record>(
             count = 0;
         }
     }
-    if !current.is_empty() {
+    if !current.is_empty() || plans.is_empty() {
         plans.push((current, count));
     }
-    let mut slices = Vec::new();
-    let mut rest: &mut [R] = &mut rows;
-    for (_, n) in &plans {
-        let (head, tail) = rest.split_at_mut((*n).min(rest.len()));
-        slices.push(head);
-        rest = tail;
+    plans
+}
+
+/// The file's sha256 (lowercase hex), streamed through one small buffer.
+fn hash_file(path: &Path) -> Result<String, SnapshotError> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| SnapshotError::io(path, e))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(SnapshotError::io(path, e)),
+        };
+        hasher.update(buf.get(..n).unwrap_or_default());
     }
-    let results: Vec<Result<(), String>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = plans
-            .into_iter()
-            .zip(slices)
-            .map(|((row_groups, _), slice)| {
-                let metadata = metadata.clone();
-                let projection = projection.clone();
-                scope.spawn(move || -> Result<(), String> {
-                    let reader =
-                        ParquetRecordBatchReaderBuilder::new_with_metadata(bytes.clone(), metadata)
-                            .with_projection(projection)
-                            .with_row_groups(row_groups)
-                            .with_batch_size(BATCH_ROWS)
-                            .build()
-                            .map_err(|e| e.to_string())?;
-                    let mut at = 0usize;
-                    for batch in reader {
-                        let batch = batch.map_err(|e| e.to_string())?;
-                        let n = batch.num_rows();
-                        let target = slice
-                            .get_mut(at..at + n)
-                            .ok_or_else(|| "more rows than the file's metadata says".to_string())?;
-                        R::fill_from_batch(&batch, target, skip).map_err(|e| e.to_string())?;
-                        at += n;
-                    }
-                    if at == slice.len() {
-                        Ok(())
-                    } else {
-                        Err(format!("decoded {at} rows, expected {}", slice.len()))
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    });
-    for r in results {
-        r?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// A data file read in place with positional reads (`pread`): threads share one handle
+/// without a shared file offset, and only the column chunks a projection needs are read.
+#[derive(Clone)]
+struct Positional {
+    file: Arc<std::fs::File>,
+    len: u64,
+}
+
+impl parquet::file::reader::Length for Positional {
+    fn len(&self) -> u64 {
+        self.len
     }
-    Ok(rows)
+}
+
+/// A reader at a position of a [`Positional`] file.
+struct PositionalRead {
+    file: Arc<std::fs::File>,
+    pos: u64,
+}
+
+impl std::io::Read for PositionalRead {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use std::os::unix::fs::FileExt;
+        let n = self.file.read_at(buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl parquet::file::reader::ChunkReader for Positional {
+    type T = std::io::BufReader<PositionalRead>;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        Ok(std::io::BufReader::new(PositionalRead {
+            file: self.file.clone(),
+            pos: start,
+        }))
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
+        use std::os::unix::fs::FileExt;
+        if start.saturating_add(length as u64) > self.len {
+            return Err(parquet::errors::ParquetError::EOF(format!(
+                "a column chunk at {start} (+{length} bytes) is past the end of the file ({} bytes)",
+                self.len
+            )));
+        }
+        let mut buf = vec![0u8; length];
+        self.file.read_exact_at(&mut buf, start)?;
+        Ok(Bytes::from(buf))
+    }
 }
 
 /// The columns to decode: those `R` reads, minus `skip`. Every column of `R`'s schema must be

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use dirsnap_config::DsConfig;
 use dirsnap_model::{AdGroup, AdUser, Filters, IidGroup, IidUser, M365User, Membership};
 use dirsnap_reconcile::{
-    Action, AdSnapshot, Finding, IidSnapshot, Inputs, Instance, MemberEdge, Mode, Op, Plan,
+    Action, AdSnapshot, Finding, IidSnapshot, Inputs, Instance, Mode, Op, Plan,
 };
 use std::path::{Path, PathBuf};
 
@@ -23,7 +23,7 @@ pub struct Ad {
     pub users: Vec<AdUser>,
     pub groups: Vec<AdGroup>,
     pub memberships: Vec<Membership>,
-    pub edges: Vec<MemberEdge>,
+    pub edges: dirsnap_reconcile::Edges,
     pub filters: Filters,
     pub taken_at: DateTime<Utc>,
     pub domain: Option<String>,
@@ -52,7 +52,7 @@ pub struct Iid {
     pub users: Vec<IidUser>,
     pub groups: Vec<IidGroup>,
     pub memberships: Vec<Membership>,
-    pub edges: Vec<MemberEdge>,
+    pub edges: dirsnap_reconcile::Edges,
 }
 
 impl Iid {
@@ -79,7 +79,7 @@ pub fn load_ad(dir: &Path) -> Ad {
         users: t.users,
         groups: t.groups,
         memberships: t.memberships,
-        edges: Vec::new(),
+        edges: Default::default(),
         filters: t.manifest.filters.clone(),
         taken_at: t.manifest.taken_at,
         domain: t.manifest.source.domain.clone(),
@@ -96,7 +96,7 @@ pub fn load_iid(dir: &Path) -> Iid {
         users: t.users,
         groups: t.groups,
         memberships: t.memberships,
-        edges: Vec::new(),
+        edges: Default::default(),
     }
     .finish()
 }

@@ -32,7 +32,7 @@ impl BuildIid for IidSpec {
             users: r.users,
             groups: r.groups,
             memberships: r.memberships,
-            edges: Vec::new(),
+            edges: Default::default(),
         }
         .finish()
     }
@@ -43,7 +43,7 @@ fn ad_of(r: dirsnap_harness::scenario::AdRows, taken_at: DateTime<Utc>) -> Ad {
         users: r.users,
         groups: r.groups,
         memberships: r.memberships,
-        edges: Vec::new(),
+        edges: Default::default(),
         filters: r.filters,
         taken_at,
         domain: Some(r.domain),
