@@ -58,7 +58,7 @@ fn pending_users(path: &Path) -> Result<Vec<PendingUser>, CliError> {
             snap.kind()
         )));
     }
-    let users = snap.read_table::<IidUser>(Table::Users, &ReadOptions { skip_raw: true })?;
+    let users = snap.read_table::<IidUser>(Table::Users, &ReadOptions::without_raw())?;
     Ok(users
         .into_iter()
         .filter(|u| u.pending_deletion)

@@ -122,10 +122,10 @@ fn open(path: &Path, kind: SnapshotKind, flag: &str) -> Result<Snapshot, CliErro
     Ok(snap)
 }
 
-fn read_ad(path: &Path, flag: &str, skip_raw: bool) -> Result<AdData, CliError> {
+fn read_ad(path: &Path, flag: &str, options: ReadOptions) -> Result<AdData, CliError> {
     let snap = open(path, SnapshotKind::Ad, flag)?;
     Ok(Read {
-        rows: AdRows::read(&snap, &ReadOptions { skip_raw })?,
+        rows: AdRows::read(&snap, &options)?,
         path: path.to_path_buf(),
         digest: manifest_digest(path)?,
     })
@@ -133,11 +133,24 @@ fn read_ad(path: &Path, flag: &str, skip_raw: bool) -> Result<AdData, CliError> 
 
 fn read_iid(path: &Path, flag: &str, skip_raw: bool) -> Result<IidData, CliError> {
     let snap = open(path, SnapshotKind::Iid, flag)?;
+    let options = ReadOptions {
+        skip_raw,
+        ..ReadOptions::default()
+    };
     Ok(Read {
-        rows: IidRows::read(&snap, &ReadOptions { skip_raw })?,
+        rows: IidRows::read(&snap, &options)?,
         path: path.to_path_buf(),
         digest: manifest_digest(path)?,
     })
+}
+
+/// How to read an AD snapshot for the engine: without `raw` and the columns the mapping
+/// never reads, unless filters are evaluated on the rows.
+fn ad_options(needs: dirsnap_reconcile::RawNeeds) -> ReadOptions {
+    ReadOptions {
+        skip_raw: !needs.ad,
+        skip_columns: needs.ad_unused,
+    }
 }
 
 /// The name of the instance an AD snapshot belongs to.
@@ -297,7 +310,7 @@ pub fn compute(src: &Sources, opts: &Options, quiet: bool) -> Result<Computed, C
         let needs =
             dirsnap_reconcile::raw_needs(c, &m.filters).map_err(|e| input(e.to_string()))?;
         need_iid_raw |= needs.iid;
-        ads.push(read_ad(p, "--ad", !needs.ad)?);
+        ads.push(read_ad(p, "--ad", ad_options(needs))?);
     }
     let mut prev_ads: Vec<Option<AdData>> = (0..ads.len()).map(|_| None).collect();
     for p in &src.previous_ad {
@@ -329,7 +342,7 @@ pub fn compute(src: &Sources, opts: &Options, quiet: bool) -> Result<Computed, C
         }
         let needs = dirsnap_reconcile::raw_needs(&configs[slot].0, &m.filters)
             .map_err(|e| input(e.to_string()))?;
-        prev_ads[slot] = Some(read_ad(p, "--previous-ad", !needs.ad)?);
+        prev_ads[slot] = Some(read_ad(p, "--previous-ad", ad_options(needs))?);
     }
     phase("read AD snapshots", started);
     pb.set_message("reading IIJ ID snapshots");
@@ -341,8 +354,7 @@ pub fn compute(src: &Sources, opts: &Options, quiet: bool) -> Result<Computed, C
     let m365: Option<(PathBuf, String, Vec<M365User>)> = match &src.m365 {
         Some(p) => {
             let snap = open(p, SnapshotKind::M365, "--m365")?;
-            let users =
-                snap.read_table::<M365User>(Table::Users, &ReadOptions { skip_raw: true })?;
+            let users = snap.read_table::<M365User>(Table::Users, &ReadOptions::without_raw())?;
             Some((p.clone(), manifest_digest(p)?, users))
         }
         None => None,

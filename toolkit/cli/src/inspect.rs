@@ -16,7 +16,7 @@ pub fn run(path: &Path, as_json: bool, sample: usize, quiet: bool) -> Result<(),
     let snapshot = Snapshot::open(path)?;
     let pb = spinner(quiet, &format!("reading {}", path.display()));
     // Reading decodes every file, which also verifies every checksum.
-    let data = snapshot.read_any(&ReadOptions { skip_raw: true })?;
+    let data = snapshot.read_any(&ReadOptions::without_raw())?;
     pb.finish_and_clear();
     let samples = samples(&data, sample);
     let m = snapshot.manifest();

@@ -390,7 +390,7 @@ pub fn reconcile(inputs: &Inputs<'_>) -> Result<Plan, ReconcileError> {
             )));
         }
     }
-    let base = IidIndex::new(base_snap.users, base_snap.groups, base_snap.memberships);
+    let mut base = IidIndex::new(base_snap.users, base_snap.groups, base_snap.memberships);
     let live_idx = match inputs.mode {
         Mode::Normal => Some(IidIndex::new(
             inputs.iid.users,
@@ -422,6 +422,8 @@ pub fn reconcile(inputs: &Inputs<'_>) -> Result<Plan, ReconcileError> {
     }
 
     let users_state = users(&mut ctx, inputs, &insts, &base);
+    // Matching is done: its lookups go before the group pass allocates.
+    base.release_user_lookups();
     groups(&mut ctx, &insts, &base, &users_state);
     if let Some(live) = &live_idx {
         normal_mode_checks(&mut ctx, &insts, &base, live);
@@ -3800,10 +3802,13 @@ fn member_ops(op: Op, members: &[MemberRef]) -> Vec<PatchOp> {
 
 /// Which `raw` columns the engine needs for this config and AD snapshot, so callers read
 /// with `ReadOptions { skip_raw }` whenever they can (raw is most of a snapshot's bytes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawNeeds {
     pub ad: bool,
     pub iid: bool,
+    /// AD user columns the engine will not read (empty when `ad`: filters or raw-bound
+    /// attributes may read any column).
+    pub ad_unused: Vec<&'static str>,
 }
 
 pub fn raw_needs(config: &DsConfig, export: &Filters) -> Result<RawNeeds, ReconcileError> {
@@ -3828,11 +3833,17 @@ pub fn raw_needs(config: &DsConfig, export: &Filters) -> Result<RawNeeds, Reconc
             .to_ascii_lowercase()
             .as_str(),
     );
+    let ad = mapper.needs_ad_raw
+        || differs(&config.ad.user_filter, &export.user)
+        || differs(&config.ad.group_filter, &export.group)
+        || !typed_group_name;
     Ok(RawNeeds {
-        ad: mapper.needs_ad_raw
-            || differs(&config.ad.user_filter, &export.user)
-            || differs(&config.ad.group_filter, &export.group)
-            || !typed_group_name,
+        ad,
+        ad_unused: if ad {
+            Vec::new()
+        } else {
+            mapper.unused_ad_columns()
+        },
         iid: mapper.needs_iid_raw
             || config.iid.user_filter.is_some()
             || config.iid.group_filter.is_some(),

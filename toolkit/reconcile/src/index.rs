@@ -485,6 +485,14 @@ impl<'a> IidIndex<'a> {
         self.groups.get(i as usize)
     }
 
+    /// Drops the externalId, linking-ID and userName lookups (a few hundred MiB at a million
+    /// users) once matching is done; they answer nothing afterwards.
+    pub fn release_user_lookups(&mut self) {
+        self.by_external_id = Multi::with_capacity(0);
+        self.by_linking_id = Multi::with_capacity(0);
+        self.by_user_name = Multi::with_capacity(0);
+    }
+
     /// The user members of group `g` (rows, sorted).
     pub fn members(&self, g: u32) -> &[u32] {
         self.group_members.get(g as usize)

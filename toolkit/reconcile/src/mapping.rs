@@ -318,6 +318,28 @@ impl Mapper {
         })
     }
 
+    /// AD user columns of a snapshot this mapping never reads: attributes bound to nothing,
+    /// and the change-tracking columns only filter evaluation looks at. A reader may leave
+    /// them undecoded unless filters are evaluated on the rows (then every column counts).
+    pub fn unused_ad_columns(&self) -> Vec<&'static str> {
+        let bound = |s: &Source| {
+            self.binds
+                .iter()
+                .any(|b| b.sources.iter().any(|(_, x)| x == s))
+        };
+        let mut out = vec!["when_created", "when_changed", "usn_changed", "expired"];
+        for (col, src) in [
+            ("object_sid", Source::ObjectSid),
+            ("telephone_number", Source::Telephone),
+            ("mobile", Source::Mobile),
+        ] {
+            if !bound(&src) {
+                out.push(col);
+            }
+        }
+        out
+    }
+
     pub fn binds_target(&self, attr: &Attr) -> bool {
         self.binds.iter().any(|b| &b.attr == attr)
     }

@@ -210,6 +210,7 @@ fn read_ad(path: &Path, snap: &Snapshot, config: &DsConfig) -> Result<AdData, Re
         snap,
         &ReadOptions {
             skip_raw: !needs.ad,
+            skip_columns: needs.ad_unused,
         },
     )
     .map_err(|err| read_err(path, err))
@@ -545,7 +546,7 @@ pub async fn verify(
         Some(e) => {
             let (path, snap) = open_snapshot(plan, e)?;
             Some(
-                snap.read_table::<M365User>(Table::Users, &ReadOptions { skip_raw: true })
+                snap.read_table::<M365User>(Table::Users, &ReadOptions::without_raw())
                     .map_err(|err| read_err(&path, err))?,
             )
         }

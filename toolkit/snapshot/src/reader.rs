@@ -27,6 +27,19 @@ pub struct ReadOptions {
     /// most of a snapshot's bytes. Its pages are then neither decompressed nor decoded (the
     /// file's checksum still covers them).
     pub skip_raw: bool,
+    /// Further columns to leave undecoded (default values in the rows), e.g. AD attributes
+    /// the config maps nowhere. Like `raw`, their pages are neither read nor decoded.
+    pub skip_columns: Vec<&'static str>,
+}
+
+impl ReadOptions {
+    /// Everything but `raw` (most of a snapshot's bytes).
+    pub fn without_raw() -> ReadOptions {
+        ReadOptions {
+            skip_raw: true,
+            skip_columns: Vec::new(),
+        }
+    }
 }
 
 /// An opened, manifest-checked snapshot directory.
@@ -283,11 +296,10 @@ impl Snapshot {
             .get(table.file_name())
             .map(|f| f.rows)
             .unwrap_or(0);
-        let skip: Vec<&'static str> = if options.skip_raw {
-            vec!["raw"]
-        } else {
-            Vec::new()
-        };
+        let mut skip: Vec<&'static str> = options.skip_columns.clone();
+        if options.skip_raw {
+            skip.push("raw");
+        }
         // A damaged file fails here or in decoding; either way the checksum is computed
         // first so the message says what is wrong.
         let plan = (|| -> Result<_, String> {

@@ -328,7 +328,7 @@ fn skip_raw_leaves_raw_empty() {
     let snap = small_snapshot(dir.path());
     let t = Snapshot::open(&snap)
         .unwrap()
-        .read::<Ad>(&ReadOptions { skip_raw: true })
+        .read::<Ad>(&ReadOptions::without_raw())
         .unwrap();
     assert_eq!(t.users[0].raw, "");
     assert_eq!(t.users[0].dn, "CN=a,DC=x");
@@ -403,7 +403,7 @@ fn skip_raw_never_decodes_the_raw_column() {
     damage_column(&snap, "raw");
     damage_column(&snap, "object_guid");
     let s = Snapshot::open(&snap).unwrap();
-    let t = s.read::<Ad>(&ReadOptions { skip_raw: true }).unwrap();
+    let t = s.read::<Ad>(&ReadOptions::without_raw()).unwrap();
     assert_eq!(t.users.len(), 1);
     assert_eq!(t.users[0].object_guid, Guid([1; 16]));
     assert_eq!(t.users[0].dn, "CN=a,DC=x");
@@ -459,7 +459,7 @@ fn a_skipped_column_is_still_type_checked() {
     std::fs::write(&manifest, serde_json::to_string_pretty(&m).unwrap()).unwrap();
     let err = Snapshot::open(&snap)
         .unwrap()
-        .read::<Ad>(&ReadOptions { skip_raw: true })
+        .read::<Ad>(&ReadOptions::without_raw())
         .unwrap_err();
     let text = err.to_string();
     assert!(text.contains("raw") && text.contains("Int64"), "{text}");
