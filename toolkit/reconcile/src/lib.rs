@@ -33,6 +33,6 @@ pub use entry::norm_dn;
 pub use error::ReconcileError;
 pub use key::{EdgeRef, Edges, Key, MemberEdge, edges};
 pub use plan::{
-    Action, Change, Confidence, Finding, InputDigest, InstanceInfo, Keys, MemberRef, Mode, Op,
-    PLAN_SCHEMA_VERSION, PatchOp, Plan, Request, Resource, Severity, Skipped, Summary,
+    Action, ActionJson, Change, Confidence, Finding, InputDigest, InstanceInfo, Keys, MemberRef,
+    Mode, Op, PLAN_SCHEMA_VERSION, PatchOp, Plan, Request, Resource, Severity, Skipped, Summary,
 };

@@ -5,7 +5,7 @@ use arrow_array::builder::{BooleanBuilder, ListBuilder, StringBuilder, UInt32Bui
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use chrono::{DateTime, SecondsFormat, Utc};
-use dirsnap_reconcile::{Action, Finding, PLAN_SCHEMA_VERSION, Plan};
+use dirsnap_reconcile::{Action, ActionJson, Finding, PLAN_SCHEMA_VERSION, Plan};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
@@ -197,34 +197,141 @@ fn json_text<T: Serialize>(v: &T) -> String {
 /// columns at a time, so only one row group's columns are ever in memory.
 const ROW_GROUP_ROWS: usize = 64 * 1024;
 
+/// A Parquet file being written batch by batch, hashed as it goes.
+struct ParquetOut<'p> {
+    path: &'p Path,
+    writer: ArrowWriter<Hashed>,
+}
+
+impl<'p> ParquetOut<'p> {
+    fn create(path: &'p Path, first: &RecordBatch) -> Result<ParquetOut<'p>, ReportError> {
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+            .build();
+        let f = Hashed::create(path)?;
+        let writer = ArrowWriter::try_new(f, first.schema(), Some(props))
+            .map_err(|e| encode(path, e.to_string()))?;
+        let mut out = ParquetOut { path, writer };
+        out.write(first)?;
+        Ok(out)
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), ReportError> {
+        self.writer
+            .write(batch)
+            .map_err(|e| encode(self.path, e.to_string()))
+    }
+
+    fn finish(self) -> Result<(String, u64), ReportError> {
+        let f = self
+            .writer
+            .into_inner()
+            .map_err(|e| encode(self.path, e.to_string()))?;
+        f.finish(self.path)
+    }
+}
+
+fn encode(path: &Path, message: String) -> ReportError {
+    ReportError::Encode {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
 /// Writes `rows` to a Parquet file one row group at a time, hashing as it goes.
 fn write_parquet<T>(
     path: &Path,
     rows: &[T],
     to_batch: impl Fn(&[T]) -> Result<RecordBatch, arrow_schema::ArrowError>,
 ) -> Result<(String, u64), ReportError> {
-    let enc = |message: String| ReportError::Encode {
-        path: path.to_path_buf(),
-        message,
-    };
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .build();
-    let mut f = Hashed::create(path)?;
     let (head, rest) = rows.split_at(rows.len().min(ROW_GROUP_ROWS));
     // The first (possibly empty) batch gives the schema.
-    let first = to_batch(head).map_err(|e| enc(e.to_string()))?;
-    let mut w = ArrowWriter::try_new(&mut f, first.schema(), Some(props))
-        .map_err(|e| enc(e.to_string()))?;
-    w.write(&first).map_err(|e| enc(e.to_string()))?;
+    let first = to_batch(head).map_err(|e| encode(path, e.to_string()))?;
+    let mut w = ParquetOut::create(path, &first)?;
     drop(first);
     for chunk in rest.chunks(ROW_GROUP_ROWS) {
-        let batch = to_batch(chunk).map_err(|e| enc(e.to_string()))?;
-        w.write(&batch).map_err(|e| enc(e.to_string()))?;
+        let batch = to_batch(chunk).map_err(|e| encode(path, e.to_string()))?;
+        w.write(&batch)?;
     }
-    w.close().map_err(|e| enc(e.to_string()))?;
-    f.finish(path)
+    w.finish()
+}
+
+/// Actions serialized per pipeline step: `plan.json` lines and the parts `actions.parquet`
+/// reuses.
+const PIPELINE_ROWS: usize = 16 * 1024;
+
+/// The JSON parts and `plan.json` line of each action, on two threads.
+fn serialize_actions(actions: &[Action]) -> Result<Vec<(ActionJson, Vec<u8>)>, serde_json::Error> {
+    let one = |a: &Action| -> Result<(ActionJson, Vec<u8>), serde_json::Error> {
+        let parts = ActionJson::of(a)?;
+        let mut line = Vec::with_capacity(1024);
+        parts.write_action(a, &mut line)?;
+        Ok((parts, line))
+    };
+    let (a, b) = actions.split_at(actions.len() / 2);
+    std::thread::scope(|s| {
+        let second = s.spawn(|| b.iter().map(one).collect::<Result<Vec<_>, _>>());
+        let mut out = a.iter().map(one).collect::<Result<Vec<_>, _>>()?;
+        out.extend(
+            second
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))?,
+        );
+        Ok(out)
+    })
+}
+
+/// `plan.json` and `actions.parquet` together: each action is serialized once (on two
+/// threads), its line goes to `plan.json` and its parts to the Parquet writer on another
+/// thread, a slice of actions at a time.
+fn write_plan_json_and_actions(dir: &Path, plan: &Plan) -> Result<Vec<Written>, ReportError> {
+    let json_path = dir.join("plan.json");
+    let pq_path = dir.join("actions.parquet");
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<ActionJson>)>(1);
+    std::thread::scope(|s| {
+        let pq_path = &pq_path;
+        let tables = s.spawn(move || -> Result<(String, u64), ReportError> {
+            let empty = actions_batch_with(&[], &[]).map_err(|e| encode(pq_path, e.to_string()))?;
+            let mut w = ParquetOut::create(pq_path, &empty)?;
+            for (start, parts) in rx {
+                let chunk = plan
+                    .actions
+                    .get(start..start + parts.len())
+                    .ok_or_else(|| encode(pq_path, "action range out of bounds".into()))?;
+                let batch = actions_batch_with(chunk, &parts)
+                    .map_err(|e| encode(pq_path, e.to_string()))?;
+                w.write(&batch)?;
+            }
+            w.finish()
+        });
+        let json = (|| -> Result<(String, u64), ReportError> {
+            let enc = |e: serde_json::Error| encode(&json_path, e.to_string());
+            let mut f = Hashed::create(&json_path)?;
+            plan.write_json_head(&mut f).map_err(enc)?;
+            let mut first = true;
+            for (c, chunk) in plan.actions.chunks(PIPELINE_ROWS).enumerate() {
+                let serialized = serialize_actions(chunk).map_err(enc)?;
+                let mut parts = Vec::with_capacity(serialized.len());
+                for (p, line) in serialized {
+                    dirsnap_reconcile::plan::write_list_item(&mut f, first, &line).map_err(enc)?;
+                    first = false;
+                    parts.push(p);
+                }
+                if tx.send((c * PIPELINE_ROWS, parts)).is_err() {
+                    // The Parquet writer failed; its error is the one reported.
+                    break;
+                }
+            }
+            drop(tx);
+            plan.write_json_tail(&mut f).map_err(enc)?;
+            f.finish(&json_path)
+        })();
+        let tables = tables
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+        Ok(vec![("actions.parquet", tables), ("plan.json", json?)])
+    })
 }
 
 fn u32_list(rows: impl Iterator<Item = Vec<u32>>) -> ArrayRef {
@@ -257,6 +364,19 @@ fn owned_strings(rows: impl Iterator<Item = Option<String>>) -> ArrayRef {
 /// The columns of `actions.parquet` (docs/plan-format.md). Nested values (keys, changes,
 /// operations, body, members) are JSON text.
 pub fn actions_batch(actions: &[Action]) -> Result<RecordBatch, arrow_schema::ArrowError> {
+    let parts = actions
+        .iter()
+        .map(ActionJson::of)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| arrow_schema::ArrowError::ExternalError(Box::new(e)))?;
+    actions_batch_with(actions, &parts)
+}
+
+/// [`actions_batch`] from the JSON parts `plan.json`'s writer already serialized.
+fn actions_batch_with(
+    actions: &[Action],
+    parts: &[ActionJson],
+) -> Result<RecordBatch, arrow_schema::ArrowError> {
     let list_u32 = DataType::List(Arc::new(Field::new("item", DataType::UInt32, true)));
     let schema = Arc::new(Schema::new(vec![
         Field::new("seq", DataType::UInt32, false),
@@ -297,16 +417,16 @@ pub fn actions_batch(actions: &[Action]) -> Result<RecordBatch, arrow_schema::Ar
         strings(actions.iter().map(|a| a.user_name.as_deref())),
         strings(actions.iter().map(|a| a.display_name.as_deref())),
         strings(actions.iter().map(|a| a.external_id.as_deref())),
-        owned_strings(actions.iter().map(|a| Some(json_text(&a.keys)))),
+        strings(parts.iter().map(|p| Some(p.keys.as_str()))),
         strings(actions.iter().map(|a| a.matched_by.as_deref())),
         strings(actions.iter().map(|a| Some(a.rule.as_str()))),
         strings(actions.iter().map(|a| Some(a.reason.as_str()))),
-        owned_strings(actions.iter().map(|a| Some(json_text(&a.changes)))),
+        strings(parts.iter().map(|p| Some(p.changes.as_str()))),
         strings(actions.iter().map(|a| Some(a.request.method.as_str()))),
         strings(actions.iter().map(|a| Some(a.request.path.as_str()))),
-        owned_strings(actions.iter().map(|a| Some(json_text(&a.operations)))),
-        owned_strings(actions.iter().map(|a| a.body.as_ref().map(json_text))),
-        owned_strings(actions.iter().map(|a| Some(json_text(&a.members)))),
+        strings(parts.iter().map(|p| Some(p.operations.as_str()))),
+        strings(parts.iter().map(|p| p.body.as_deref())),
+        strings(parts.iter().map(|p| Some(p.members.as_str()))),
         u32_list(actions.iter().map(|a| a.depends_on.clone())),
         strings(actions.iter().map(|a| a.state_digest.as_deref())),
     ];
@@ -407,30 +527,16 @@ fn write_into(
 ) -> Result<Value, ReportError> {
     // The five files are independent: write them side by side.
     let written: Vec<Result<Written, ReportError>> = std::thread::scope(|s| {
-        let plan_json = s.spawn(|| {
-            let path = dir.join("plan.json");
-            let mut f = Hashed::create(&path)?;
-            plan.write_json(&mut f).map_err(|e| ReportError::Encode {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
-            Ok(vec![("plan.json", f.finish(&path)?)])
-        });
+        let plan_json = s.spawn(|| write_plan_json_and_actions(dir, plan));
         let tables = s.spawn(|| {
-            Ok(vec![
-                (
-                    "actions.parquet",
-                    write_parquet(&dir.join("actions.parquet"), &plan.actions, actions_batch)?,
-                ),
-                (
-                    "findings.parquet",
-                    write_parquet(
-                        &dir.join("findings.parquet"),
-                        &plan.findings,
-                        findings_batch,
-                    )?,
-                ),
-            ])
+            Ok(vec![(
+                "findings.parquet",
+                write_parquet(
+                    &dir.join("findings.parquet"),
+                    &plan.findings,
+                    findings_batch,
+                )?,
+            )])
         });
         let reports = [
             ("report.md", crate::render::Format::Markdown),
