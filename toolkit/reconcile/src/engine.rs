@@ -3613,8 +3613,7 @@ fn finish(mut ctx: Ctx, inputs: &Inputs<'_>, insts: &[Inst<'_>]) -> Plan {
     dn_changes(&mut ctx, insts);
     // Deterministic order: by op, instance, name, keys; seqs are 1-based in that order,
     // which is also a valid execution order (dependencies always point backwards).
-    let mut order: Vec<usize> = (0..ctx.drafts.len()).collect();
-    order.sort_by(|&a, &b| {
+    let full = |a: usize, b: usize| {
         let (x, y) = (&ctx.drafts[a], &ctx.drafts[b]);
         (
             x.action.op.rank(),
@@ -3632,7 +3631,39 @@ fn finish(mut ctx: Ctx, inputs: &Inputs<'_>, insts: &[Inst<'_>]) -> Plan {
                 &y.action.target,
                 b,
             ))
-    });
+    };
+    // Sorted by compact keys first (op rank, instance's rank, the name's first eight bytes):
+    // order-preserving, so the full comparison only breaks their ties — sorting hundreds of
+    // thousands of drafts then rarely touches the drafts themselves.
+    let mut names: Vec<&str> = ctx
+        .drafts
+        .iter()
+        .map(|d| d.action.instance.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let mut keyed: Vec<(u64, u64, usize)> = ctx
+        .drafts
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let inst = names
+                .binary_search(&d.action.instance.as_str())
+                .unwrap_or(0) as u64;
+            let mut p = [0u8; 8];
+            for (slot, b) in p.iter_mut().zip(d.sort_name.bytes()) {
+                *slot = b;
+            }
+            (
+                ((d.action.op.rank() as u64) << 32) | inst,
+                u64::from_be_bytes(p),
+                i,
+            )
+        })
+        .collect();
+    keyed.sort_unstable_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)).then_with(|| full(x.2, y.2)));
+    let order: Vec<usize> = keyed.into_iter().map(|(_, _, i)| i).collect();
+    drop(names);
     let mut seq_of = vec![0u32; ctx.drafts.len()];
     for (i, &d) in order.iter().enumerate() {
         seq_of[d] = (i + 1) as u32;
@@ -3642,45 +3673,43 @@ fn finish(mut ctx: Ctx, inputs: &Inputs<'_>, insts: &[Inst<'_>]) -> Plan {
     // hundreds of thousands of actions is never held twice.
     let mut drafts = ctx.drafts;
     permute(&mut drafts, order.clone());
-    let actions: Vec<Action> = drafts
-        .into_iter()
-        .zip(order)
-        .map(|(mut draft, d)| {
-            let mut a = draft.action;
-            a.seq = seq(d);
-            let mut deps: Vec<u32> = draft
-                .deps
-                .iter()
-                .map(|&x| seq(x))
-                .filter(|&s| s != 0 && s < a.seq)
-                .collect();
-            deps.sort_unstable();
-            deps.dedup();
-            a.depends_on = deps;
-            a.target_action = draft.target_action.map(seq);
-            if a.target.is_none()
-                && let Some(t) = a.target_action
-            {
-                a.request.path = format!("Groups/action:{t}");
-            }
-            draft
-                .members
-                .sort_by(|x, y| (&x.0.display, &x.0.value).cmp(&(&y.0.display, &y.0.value)));
-            let members: Vec<MemberRef> = draft
-                .members
-                .into_iter()
-                .map(|(mut m, created)| {
-                    m.created_by = created.map(seq);
-                    m
-                })
-                .collect();
-            if matches!(a.op, Op::AddMembers | Op::RemoveMembers) {
-                a.operations = member_ops(a.op, &members);
-            }
-            a.members = members;
-            a
-        })
-        .collect();
+    // Seqs, dependencies and member operations, side by side; then each draft becomes its
+    // action in place.
+    crate::par::for_each_mut(&mut drafts, |i, draft| {
+        let a = &mut draft.action;
+        a.seq = order.get(i).map_or(0, |&d| seq(d));
+        let mut deps: Vec<u32> = draft
+            .deps
+            .iter()
+            .map(|&x| seq(x))
+            .filter(|&s| s != 0 && s < a.seq)
+            .collect();
+        deps.sort_unstable();
+        deps.dedup();
+        a.depends_on = deps;
+        a.target_action = draft.target_action.map(seq);
+        if a.target.is_none()
+            && let Some(t) = a.target_action
+        {
+            a.request.path = format!("Groups/action:{t}");
+        }
+        draft
+            .members
+            .sort_by(|x, y| (&x.0.display, &x.0.value).cmp(&(&y.0.display, &y.0.value)));
+        let members: Vec<MemberRef> = std::mem::take(&mut draft.members)
+            .into_iter()
+            .map(|(mut m, created)| {
+                m.created_by = created.map(seq);
+                m
+            })
+            .collect();
+        if matches!(a.op, Op::AddMembers | Op::RemoveMembers) {
+            a.operations = member_ops(a.op, &members);
+        }
+        a.members = members;
+    });
+    drop(order);
+    let actions: Vec<Action> = drafts.into_iter().map(|d| d.action).collect();
     let mut findings: Vec<Finding> = ctx
         .findings
         .into_iter()

@@ -52,6 +52,28 @@ pub fn map_chunks<T: Sync, R: Send>(items: &[T], f: impl Fn(usize, &T) -> R + Sy
     })
 }
 
+/// `f(i, &mut items[i])` for every item, in contiguous chunks over the machine's cores.
+pub fn for_each_mut<T: Send>(items: &mut [T], f: impl Fn(usize, &mut T) + Sync) {
+    let n = threads();
+    if n < 2 || items.len() < MIN_PARALLEL {
+        for (i, t) in items.iter_mut().enumerate() {
+            f(i, t);
+        }
+        return;
+    }
+    let per = items.len().div_ceil(n);
+    let f = &f;
+    std::thread::scope(|s| {
+        for (c, chunk) in items.chunks_mut(per).enumerate() {
+            s.spawn(move || {
+                for (i, t) in chunk.iter_mut().enumerate() {
+                    f(c * per + i, t);
+                }
+            });
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -60,5 +82,8 @@ mod tests {
         let out = super::map(&v, |i, x| (i as u64) * 1000 + x);
         assert_eq!(out.len(), v.len());
         assert!(out.iter().enumerate().all(|(i, y)| *y == (i as u64) * 1001));
+        let mut m = v.clone();
+        super::for_each_mut(&mut m, |i, x| *x += i as u64);
+        assert!(m.iter().enumerate().all(|(i, y)| *y == 2 * i as u64));
     }
 }

@@ -332,7 +332,7 @@ impl Snapshot {
                 skip,
             }),
             Err(message) => {
-                self.check_sha256(table, hash_file(&path)?)?;
+                self.check_sha256(table, hash_file(&source, &path)?)?;
                 Err(bad(message))
             }
         }
@@ -353,7 +353,7 @@ impl Snapshot {
         };
         let per_thread = &per_thread;
         let (digest, results) = std::thread::scope(|scope| {
-            let hasher = scope.spawn(|| hash_file(&p.path));
+            let hasher = scope.spawn(|| hash_file(&p.source, &p.path));
             let handles: Vec<_> = p
                 .plans
                 .iter()
@@ -475,20 +475,23 @@ fn thread_plans(groups: &[usize], total: usize) -> Vec<(Vec<usize>, usize)> {
     plans
 }
 
-/// The file's sha256 (lowercase hex), streamed through one small buffer.
-fn hash_file(path: &Path) -> Result<String, SnapshotError> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path).map_err(|e| SnapshotError::io(path, e))?;
+/// The file's sha256 (lowercase hex), streamed through one small buffer. It reads the
+/// decoders' own handle, so the bytes hashed are those of the file being decoded even if
+/// its path is replaced meanwhile.
+fn hash_file(source: &Positional, path: &Path) -> Result<String, SnapshotError> {
+    use std::os::unix::fs::FileExt;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = match f.read(&mut buf) {
+    let mut pos = 0u64;
+    while pos < source.len {
+        let n = match source.file.read_at(&mut buf, pos) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(SnapshotError::io(path, e)),
         };
         hasher.update(buf.get(..n).unwrap_or_default());
+        pos += n as u64;
     }
     Ok(hex::encode(hasher.finalize()))
 }
