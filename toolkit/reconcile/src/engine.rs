@@ -1243,6 +1243,17 @@ fn lifecycle(
 ) -> (Fate, Option<usize>) {
     // The common case: nothing to send, nothing to report.
     if unchanged && recreated.is_none() {
+        // The fast check must agree with the full comparison below: an "unchanged" that is
+        // wrong would be a missed update no later plan finds either (it is just as blind), so
+        // every debug build, i.e. every test, compares the two.
+        debug_assert!(
+            {
+                let d = inst.mapper.desired(user, inputs.as_of);
+                d.active == b.active && diff_user(inst, b, &d).0.is_empty()
+            },
+            "Mapper::unchanged disagrees with the full comparison for {}",
+            b.user_name
+        );
         return (Fate::Matched(iid), None);
     }
     let iname = inst.input.name.as_str();
@@ -2803,19 +2814,11 @@ impl MemberView<'_, '_> {
                 g.dn
             );
             let mut members: Vec<(MemberRef, Option<usize>)> = Vec::new();
-            for x in &add {
-                if let Some(u) = base.user(*x) {
-                    members.push((
-                        MemberRef {
-                            value: Some(u.id.clone()),
-                            created_by: None,
-                            display: u.user_name.clone(),
-                            object_guid: None,
-                        },
-                        None,
-                    ));
-                }
-            }
+            members.extend(
+                add.iter()
+                    .filter_map(|x| base.user(*x))
+                    .map(|u| (existing_member(u), None)),
+            );
             for ((d, ur), p) in want_new.iter().zip(&new_pos) {
                 let Some(au) = ad.users.get(*ur as usize) else {
                     continue;
@@ -2862,17 +2865,7 @@ impl MemberView<'_, '_> {
             let members: Vec<(MemberRef, Option<usize>)> = remove
                 .iter()
                 .filter_map(|x| base.user(*x))
-                .map(|u| {
-                    (
-                        MemberRef {
-                            value: Some(u.id.clone()),
-                            created_by: None,
-                            display: u.user_name.clone(),
-                            object_guid: None,
-                        },
-                        None,
-                    )
-                })
+                .map(|u| (existing_member(u), None))
                 .collect();
             let mut draft = draft_of(a, &name);
             draft.members = members;
@@ -2883,6 +2876,16 @@ impl MemberView<'_, '_> {
             out.removed = remove;
         }
         (out.add.is_some() || out.remove.is_some()).then_some(out)
+    }
+}
+
+/// A member reference to a user that exists in IIJ ID.
+fn existing_member(u: &IidUser) -> MemberRef {
+    MemberRef {
+        value: Some(u.id.clone()),
+        created_by: None,
+        display: u.user_name.clone(),
+        object_guid: None,
     }
 }
 

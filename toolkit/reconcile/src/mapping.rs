@@ -341,14 +341,25 @@ impl Mapper {
     }
 
     pub fn binds_target(&self, attr: &Attr) -> bool {
-        self.binds.iter().any(|b| &b.attr == attr)
+        self.bind_of(attr).is_some()
+    }
+
+    /// The `ad_bind` entry for a target attribute.
+    fn bind_of(&self, attr: &Attr) -> Option<&Bind> {
+        self.binds.iter().find(|b| &b.attr == attr)
+    }
+
+    /// The `default` value for a target attribute.
+    fn default_of(&self, attr: &Attr) -> Option<&Value> {
+        self.defaults
+            .iter()
+            .find(|(a, _)| a == attr)
+            .map(|(_, v)| v)
     }
 
     /// The AD attributes bound to `attr`, in fallback order.
     pub fn sources_of(&self, attr: &Attr) -> Vec<String> {
-        self.binds
-            .iter()
-            .find(|b| &b.attr == attr)
+        self.bind_of(attr)
             .map(|b| b.sources.iter().map(|(n, _)| n.clone()).collect())
             .unwrap_or_default()
     }
@@ -475,15 +486,9 @@ impl Mapper {
         let raw = RawAttrs::new(&user.raw);
         for attr in &self.managed {
             let bound = self
-                .binds
-                .iter()
-                .find(|x| &x.attr == attr)
+                .bind_of(attr)
                 .and_then(|x| self.bound_str(x, user, &raw));
-            let default = self
-                .defaults
-                .iter()
-                .find(|(a, _)| a == attr)
-                .map(|(_, v)| v);
+            let default = self.default_of(attr);
             let same = match (attr, bound) {
                 (Attr::Extra { .. }, _) => None,
                 (Attr::Emails, Some((s, _))) => Some(b.emails.len() == 1 && b.emails[0] == *s),
@@ -537,15 +542,9 @@ impl Mapper {
         };
         for attr in &self.managed {
             let bound = self
-                .binds
-                .iter()
-                .find(|b| &b.attr == attr)
+                .bind_of(attr)
                 .and_then(|b| self.bound_value(b, user, &raw));
-            let default = self
-                .defaults
-                .iter()
-                .find(|(a, _)| a == attr)
-                .map(|(_, v)| v);
+            let default = self.default_of(attr);
             match attr {
                 Attr::ExternalId => {
                     d.external_from_anchor = bound.as_ref().is_some_and(|(_, a)| *a);
@@ -652,21 +651,7 @@ impl Mapper {
             }
             _ => return None,
         };
-        let have = match attr {
-            Attr::UserName => Some(user.user_name.as_str()),
-            Attr::ExternalId => user.external_id.as_deref(),
-            Attr::DownstreamId => user.downstream_id.as_deref(),
-            Attr::DisplayName => user.display_name.as_deref(),
-            Attr::FamilyName => user.family_name.as_deref(),
-            Attr::GivenName => user.given_name.as_deref(),
-            Attr::Title => user.title.as_deref(),
-            Attr::Department => user.department.as_deref(),
-            Attr::PreferredLanguage => user.preferred_language.as_deref(),
-            Attr::Timezone => user.timezone.as_deref(),
-            Attr::Emails => return Some(want_str.is_none() && user.emails.is_empty()),
-            Attr::Extra { .. } => return None,
-        };
-        Some(want_str == nonempty(have))
+        self.same_str(attr, user, want_str)
     }
 
     /// Index of an attribute in `managed`.
@@ -677,12 +662,7 @@ impl Mapper {
     /// The PATCH value written for a managed attribute (emails and multi-valued attributes
     /// become arrays of objects).
     pub fn write_value(&self, attr: &Attr, value: &Value) -> Value {
-        let template = || {
-            self.defaults
-                .iter()
-                .find(|(a, _)| a == attr)
-                .and_then(|(_, v)| first_object(v))
-        };
+        let template = || self.default_of(attr).and_then(first_object);
         match attr {
             Attr::Emails => complex_array(value, "value", template(), true),
             Attr::Extra { sub: Some(sub), .. } => complex_array(value, sub, template(), false),
