@@ -3902,6 +3902,63 @@ mod tests {
     }
 
     #[test]
+    fn raw_needs_lists_the_ad_columns_nothing_reads() {
+        let config = |bind: &str| {
+            let yaml = format!(
+                "ad:\n  ldap:\n    filter:\n      user: '(objectClass=user)'\n      group: '(objectClass=group)'\niid:\n  scim:\n    attribute:\n      user:\n        ad_bind:\n          userName: userPrincipalName\n{bind}"
+            );
+            dirsnap_config::parse_config(std::path::Path::new("t.yml"), &yaml).unwrap()
+        };
+        let exported = dirsnap_model::Filters {
+            user: Some("(objectClass=user)".into()),
+            group: Some("(objectClass=group)".into()),
+        };
+        let plain = super::raw_needs(&config(""), &exported).unwrap();
+        assert!(!plain.ad);
+        for col in [
+            "when_created",
+            "when_changed",
+            "usn_changed",
+            "expired",
+            "object_sid",
+        ] {
+            assert!(
+                plain.ad_unused.contains(&col),
+                "{col}: {:?}",
+                plain.ad_unused
+            );
+        }
+        assert!(plain.ad_unused.contains(&"telephone_number"));
+        // A bound attribute is read, so its column is decoded.
+        let bound = super::raw_needs(
+            &config(
+                "          externalId: objectSid\n          phoneNumbers.value: telephoneNumber\n",
+            ),
+            &exported,
+        )
+        .unwrap();
+        assert!(
+            !bound.ad_unused.contains(&"object_sid"),
+            "{:?}",
+            bound.ad_unused
+        );
+        assert!(
+            !bound.ad_unused.contains(&"telephone_number"),
+            "{:?}",
+            bound.ad_unused
+        );
+        assert!(bound.ad_unused.contains(&"mobile"));
+        // A filter evaluated on the rows may read any attribute: nothing is skipped.
+        let narrower = dirsnap_model::Filters {
+            user: Some("(objectClass=person)".into()),
+            ..exported
+        };
+        let evaluated = super::raw_needs(&config(""), &narrower).unwrap();
+        assert!(evaluated.ad);
+        assert!(evaluated.ad_unused.is_empty(), "{:?}", evaluated.ad_unused);
+    }
+
+    #[test]
     fn sorted_difference_is_both_set_differences() {
         let (a, b) = super::sorted_difference(&[1, 3, 5, 7], &[2, 3, 7, 9]);
         assert_eq!(a, vec![1, 5]);

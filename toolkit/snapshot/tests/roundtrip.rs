@@ -417,6 +417,37 @@ fn skip_raw_never_decodes_the_raw_column() {
 }
 
 #[test]
+fn skip_columns_never_decodes_them() {
+    // Like `raw`: a damaged column named in skip_columns is neither read nor decoded, its
+    // field keeps its default, and every other column is decoded as usual.
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("snap");
+    let mut w = SnapshotWriter::<Ad>::create(&target).unwrap();
+    w.write_users(&[AdUser {
+        object_guid: Guid([1; 16]),
+        dn: "CN=a,DC=x".into(),
+        telephone_number: Some("03-1234".into()),
+        mobile: Some("090-1".into()),
+        raw: "{}".into(),
+        ..AdUser::default()
+    }])
+    .unwrap();
+    w.commit(meta()).unwrap();
+    damage_column(&target, "telephone_number");
+    let s = Snapshot::open(&target).unwrap();
+    let options = ReadOptions {
+        skip_columns: vec!["telephone_number"],
+        ..ReadOptions::default()
+    };
+    let t = s.read::<Ad>(&options).unwrap();
+    assert_eq!(t.users[0].telephone_number, None);
+    assert_eq!(t.users[0].mobile.as_deref(), Some("090-1"));
+    assert_eq!(t.users[0].raw, "{}");
+    let err = s.read::<Ad>(&ReadOptions::default()).unwrap_err();
+    assert!(matches!(err, SnapshotError::BadData { .. }), "{err}");
+}
+
+#[test]
 fn a_skipped_column_is_still_type_checked() {
     // A users.parquet whose raw column is not a string is refused even with skip_raw.
     use arrow_array::{ArrayRef, Int64Array, RecordBatch};
