@@ -11,6 +11,7 @@
 
 use chrono::{DateTime, Utc};
 use dirsnap_config::DsConfig;
+use dirsnap_model::scim_json::{ColumnPaths, user_from_columns};
 use dirsnap_model::{
     AdGroup, AdUser, Filters, Guid, IidGroup, IidUser, M365User, MemberKind, Membership, Source,
 };
@@ -505,7 +506,6 @@ impl AdSpec {
 impl IidSpec {
     /// Rows with `raw` as IIJ ID would send them (the reconcile profile's JSON form).
     pub fn rows(&self) -> IidRows {
-        let profile = dirsnap_reconcile::profile::Profile::default();
         let users: Vec<IidUser> = self
             .users
             .iter()
@@ -525,7 +525,7 @@ impl IidSpec {
                     pending_deletion: u.pending,
                     ..IidUser::default()
                 };
-                row.raw = dirsnap_reconcile::apply::user_to_json(&row, &profile).to_string();
+                row.raw = user_from_columns(&row, &ColumnPaths::default()).to_string();
                 row
             })
             .collect();

@@ -27,10 +27,16 @@ impl DsConfig {
             ObjectClass::User => (PROFILE_USER_CLASS, DEFAULT_USER_CLASS),
             ObjectClass::Group => (PROFILE_GROUP_CLASS, DEFAULT_GROUP_CLASS),
         };
-        match self.dirsnap.profile.get(key) {
-            None | Some(serde_json::Value::Null) => Ok(default.to_string()),
-            Some(serde_json::Value::String(s)) => Ok(s.clone()),
-            Some(other) => Err(format!("expected an LDAP filter string, found {other}")),
+        let mut setting = crate::profile::ProfileSettings::default();
+        if let Some(value) = self.dirsnap.profile.get(key) {
+            setting
+                .set(key, value)
+                .map_err(|e| format!("expected {}, found {}", e.expected, e.found))?;
         }
+        let text = match class {
+            ObjectClass::User => setting.ad_user_class_filter,
+            ObjectClass::Group => setting.ad_group_class_filter,
+        };
+        Ok(text.unwrap_or_else(|| default.to_string()))
     }
 }

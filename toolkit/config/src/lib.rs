@@ -9,6 +9,7 @@ mod cursor;
 mod error;
 mod model;
 mod node;
+pub mod profile;
 mod secret;
 
 pub use classes::{

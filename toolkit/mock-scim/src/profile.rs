@@ -8,41 +8,14 @@
 
 use crate::error::MockError;
 use chrono::FixedOffset;
+use dirsnap_config::profile::{ProfileSettings, ProfileValueError};
 use dirsnap_model::scim_json::LinkingIdPath;
 use serde_json::{Map, Value};
 
-/// What `DELETE /Users/{id}` does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UserDelete {
-    /// The user becomes pending deletion (削除待ち): hidden, its login ID and externalId stay
-    /// reserved, restorable (docs/iij-assumptions.md A3).
-    PendingDeletion,
-    /// The user is gone (RFC 7644 §3.6).
-    Hard,
-}
-
-/// How a client brings a pending-deletion user back over SCIM (docs/iij-assumptions.md RC7:
-/// not documented by IIJ; the reconcile engine reads the same `restore_method` key).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RestoreMethod {
-    /// `PATCH /Users/{id}` of the pending user applies its operations and restores it.
-    Patch,
-    /// `PUT /Users/{id}` of the pending user replaces it and restores it.
-    Put,
-    /// `POST /Users` with the pending user's userName **and** externalId restores it with the
-    /// posted values (keeping its id); the userName alone is a 409.
-    Post,
-}
-
-impl RestoreMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RestoreMethod::Patch => "PATCH",
-            RestoreMethod::Put => "PUT",
-            RestoreMethod::Post => "POST",
-        }
-    }
-}
+/// What `DELETE /Users/{id}` does, and how a client brings a pending-deletion user back:
+/// shared setting types (`dirsnap.profile` is parsed by `dirsnap_config::profile` for every
+/// part of dirsnap), applied by this crate's own rules.
+pub use dirsnap_config::profile::{RestoreMethod, UserDelete};
 
 /// The rules the mock applies. See the module docs.
 #[derive(Debug, Clone, PartialEq)]
@@ -134,13 +107,12 @@ impl Profile {
         }
     }
 
-    /// Applies overrides from a `dirsnap.profile` mapping. Keys this crate does not know
-    /// belong to other parts of dirsnap and are ignored; a known key with a wrong value is an
+    /// Applies overrides from a `dirsnap.profile` mapping. Keys the mock does not read
+    /// belong to other parts of dirsnap and are left alone; a key with a wrong value is an
     /// error naming the key.
     pub fn apply(&mut self, overrides: &Map<String, Value>) -> Result<(), MockError> {
-        for (key, value) in overrides {
-            self.set(key, value)?;
-        }
+        let settings = ProfileSettings::parse(overrides).map_err(profile_error)?;
+        self.apply_settings(settings);
         Ok(())
     }
 
@@ -160,97 +132,51 @@ impl Profile {
             });
         }
         let value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.into()));
-        self.set(key, &value)
+        let mut settings = ProfileSettings::default();
+        settings.set(key, &value).map_err(profile_error)?;
+        self.apply_settings(settings);
+        Ok(())
     }
 
-    fn set(&mut self, key: &str, value: &Value) -> Result<(), MockError> {
-        let bad = |message: &str| MockError::Profile {
-            key: key.into(),
-            message: format!("{message}, found {value}"),
-        };
-        let boolean = || value.as_bool().ok_or_else(|| bad("expected true or false"));
-        match key {
-            "user_delete" => {
-                self.user_delete = match value.as_str() {
-                    Some("pending_deletion") => UserDelete::PendingDeletion,
-                    Some("hard") => UserDelete::Hard,
-                    _ => return Err(bad("expected \"pending_deletion\" or \"hard\"")),
-                }
-            }
-            "pending_deletion_listed" => self.pending_deletion_listed = boolean()?,
-            "restore_method" => {
-                self.restore_method = match value.as_str().map(str::to_ascii_uppercase).as_deref() {
-                    Some("PATCH") => Some(RestoreMethod::Patch),
-                    Some("PUT") => Some(RestoreMethod::Put),
-                    Some("POST") => Some(RestoreMethod::Post),
-                    _ if value.is_null() => None,
-                    _ => return Err(bad("expected \"PATCH\", \"PUT\", \"POST\" or null")),
-                }
-            }
-            "external_id_unset" => {
-                self.external_id_unset_as_empty = match value.as_str() {
-                    Some("empty_string") => true,
-                    Some("absent") => false,
-                    _ => return Err(bad("expected \"empty_string\" or \"absent\"")),
-                }
-            }
-            "timestamp_offset" => {
-                self.timestamp_offset = value
-                    .as_str()
-                    .and_then(parse_offset)
-                    .ok_or_else(|| bad("expected an offset such as \"+09:00\" or \"Z\""))?
-            }
-            "page_size_cap" => {
-                self.page_size_cap = value
-                    .as_u64()
-                    .filter(|n| *n >= 1)
-                    .and_then(|n| usize::try_from(n).ok())
-                    .ok_or_else(|| bad("expected a positive integer"))?
-            }
-            "tenant_domains" => {
-                self.tenant_domains = match value {
-                    Value::Null => None,
-                    Value::Array(items) => Some(
-                        items
-                            .iter()
-                            .map(|d| d.as_str().map(str::to_ascii_lowercase))
-                            .collect::<Option<Vec<_>>>()
-                            .ok_or_else(|| bad("expected a list of domain names"))?,
-                    ),
-                    Value::String(s) => Some(
-                        s.split(',')
-                            .map(|d| d.trim().to_ascii_lowercase())
-                            .filter(|d| !d.is_empty())
-                            .collect(),
-                    ),
-                    _ => return Err(bad("expected a list of domain names or null")),
-                }
-            }
-            "member_enrichment" => self.member_enrichment = boolean()?,
-            "empty_multi_valued" => {
-                self.empty_multi_valued = value
-                    .as_array()
-                    .and_then(|items| {
-                        items
-                            .iter()
-                            .map(|d| d.as_str().map(String::from))
-                            .collect::<Option<Vec<_>>>()
-                    })
-                    .ok_or_else(|| bad("expected a list of attribute names"))?
-            }
-            "reject_empty_password" => self.reject_empty_password = boolean()?,
-            "application_linking_id" => {
-                self.linking_id = value
-                    .as_str()
-                    .filter(|s| !s.is_empty())
-                    .map(LinkingIdPath::parse)
-                    .ok_or_else(|| {
-                        bad("expected an attribute path such as \"urn:…:User:downstreamId\"")
-                    })?
-            }
-            _ => {}
+    /// The settings the mock's rules read; the others are the engine's, the exporters' or
+    /// check's.
+    fn apply_settings(&mut self, settings: ProfileSettings) {
+        if let Some(v) = settings.user_delete {
+            self.user_delete = v;
         }
-        Ok(())
+        if let Some(v) = settings.pending_deletion_listed {
+            self.pending_deletion_listed = v;
+        }
+        if let Some(v) = settings.restore_method {
+            self.restore_method = v;
+        }
+        if let Some(v) = settings.external_id_unset_as_empty {
+            self.external_id_unset_as_empty = v;
+        }
+        if let Some(offset) = settings
+            .timestamp_offset_seconds
+            .and_then(FixedOffset::east_opt)
+        {
+            self.timestamp_offset = offset;
+        }
+        if let Some(v) = settings.page_size_cap {
+            self.page_size_cap = v;
+        }
+        if let Some(v) = settings.tenant_domains {
+            self.tenant_domains = v;
+        }
+        if let Some(v) = settings.member_enrichment {
+            self.member_enrichment = v;
+        }
+        if let Some(v) = settings.empty_multi_valued {
+            self.empty_multi_valued = v;
+        }
+        if let Some(v) = settings.reject_empty_password {
+            self.reject_empty_password = v;
+        }
+        if let Some(path) = settings.application_linking_id {
+            self.linking_id = LinkingIdPath::parse(&path);
+        }
     }
 
     /// Whether `user_name`'s domain is registered (always true without a domain list).
@@ -280,27 +206,16 @@ pub const KNOWN_KEYS: &[&str] = &[
     "application_linking_id",
 ];
 
+fn profile_error(e: ProfileValueError) -> MockError {
+    MockError::Profile {
+        key: e.key,
+        message: format!("expected {}, found {}", e.expected, e.found),
+    }
+}
+
 fn utc() -> FixedOffset {
     use chrono::Offset as _;
     chrono::Utc.fix()
-}
-
-fn parse_offset(s: &str) -> Option<FixedOffset> {
-    if s.eq_ignore_ascii_case("z") || s.eq_ignore_ascii_case("utc") {
-        return Some(utc());
-    }
-    let (sign, rest) = match s.as_bytes().first()? {
-        b'+' => (1, &s[1..]),
-        b'-' => (-1, &s[1..]),
-        _ => return None,
-    };
-    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
-    let h: i32 = h.parse().ok()?;
-    let m: i32 = m.parse().ok()?;
-    if !(0..=23).contains(&h) || !(0..=59).contains(&m) {
-        return None;
-    }
-    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
 }
 
 #[cfg(test)]

@@ -241,6 +241,107 @@ pub fn user_to_scim(user: &IidUser) -> Result<Value, ScimJsonError> {
     parse_raw(&user.raw, || format!("IID user {}", user.id))
 }
 
+/// Where [`user_from_columns`] writes the attributes whose SCIM path is an assumption.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnPaths {
+    /// The application-linking ID's path (`urn:…:User:downstreamId`, A1).
+    pub linking_id: String,
+    /// `department`'s path (the enterprise extension by default).
+    pub department: String,
+}
+
+impl Default for ColumnPaths {
+    fn default() -> Self {
+        ColumnPaths {
+            linking_id: format!("{URN_IIJ_ENTERPRISEJP_USER}:downstreamId"),
+            department: format!("{URN_ENTERPRISE_USER}:department"),
+        }
+    }
+}
+
+/// A SCIM User rebuilt from a `users.parquet` row's typed columns, for a row whose `raw` was
+/// not read (or a row a test builds): `id`, `userName`, `externalId` (`""` when unset, as
+/// IIJ ID answers), `active`, then each set column at its path.
+pub fn user_from_columns(user: &IidUser, paths: &ColumnPaths) -> Value {
+    let mut resource = Map::new();
+    resource.insert("id".to_owned(), Value::String(user.id.clone()));
+    resource.insert("userName".to_owned(), Value::String(user.user_name.clone()));
+    resource.insert(
+        "externalId".to_owned(),
+        Value::String(user.external_id.clone().unwrap_or_default()),
+    );
+    resource.insert("active".to_owned(), Value::Bool(user.active));
+    let text = |v: &Option<String>| v.as_ref().map(|s| Value::String(s.clone()));
+    let mut columns: Vec<(&str, Option<Value>)> = vec![
+        ("displayName", text(&user.display_name)),
+        ("name.familyName", text(&user.family_name)),
+        ("name.givenName", text(&user.given_name)),
+    ];
+    if !user.emails.is_empty() {
+        let emails = user
+            .emails
+            .iter()
+            .map(|e| {
+                let mut m = Map::new();
+                m.insert("value".to_owned(), Value::String(e.clone()));
+                m.insert(
+                    "primary".to_owned(),
+                    Value::Bool(Some(e) == user.email.as_ref()),
+                );
+                Value::Object(m)
+            })
+            .collect();
+        columns.push(("emails", Some(Value::Array(emails))));
+    }
+    columns.extend([
+        ("title", text(&user.title)),
+        (paths.department.as_str(), text(&user.department)),
+        ("preferredLanguage", text(&user.preferred_language)),
+        ("timezone", text(&user.timezone)),
+        (paths.linking_id.as_str(), text(&user.downstream_id)),
+    ]);
+    for (path, value) in columns {
+        if let Some(value) = value {
+            set_path(&mut resource, path, value);
+        }
+    }
+    Value::Object(resource)
+}
+
+/// Sets `urn:…:attr.sub` / `attr.sub` / `attr` in a resource, creating the objects on the way.
+fn set_path(resource: &mut Map<String, Value>, path: &str, value: Value) {
+    let is_urn = path
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("urn:"));
+    let (container, rest) = match path.rfind(':').filter(|_| is_urn) {
+        Some(i) => (object_at(resource, &path[..i]), &path[i + 1..]),
+        None => (Some(resource), path),
+    };
+    let Some(mut container) = container else {
+        return;
+    };
+    let mut rest = rest;
+    while let Some((head, tail)) = rest.split_once('.') {
+        match object_at(container, head) {
+            Some(child) => container = child,
+            None => return,
+        }
+        rest = tail;
+    }
+    container.insert(rest.to_owned(), value);
+}
+
+/// The object under `key`, replacing whatever non-object is there.
+fn object_at<'m>(m: &'m mut Map<String, Value>, key: &str) -> Option<&'m mut Map<String, Value>> {
+    let entry = m
+        .entry(key.to_owned())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !entry.is_object() {
+        *entry = Value::Object(Map::new());
+    }
+    entry.as_object_mut()
+}
+
 /// The SCIM Group a `groups.parquet` row and its membership rows were made from: `raw` with
 /// `members` rebuilt as `{"value", "$ref", "display"}` (`$ref` only when the source named the
 /// member differently from its key, `display` only when sent). Members without a key keep
@@ -547,6 +648,45 @@ mod tests {
         assert!(row.active);
         assert_eq!(row.email.as_deref(), Some("p@x"));
         assert_eq!(row.external_id, None);
+    }
+
+    #[test]
+    fn a_user_rebuilt_from_columns_reads_back_as_the_same_row() {
+        let user = IidUser {
+            id: "u-1".into(),
+            user_name: "taro@example.co.jp".into(),
+            external_id: None,
+            downstream_id: Some("AAE=".into()),
+            active: false,
+            family_name: Some("山田".into()),
+            email: Some("b@x".into()),
+            emails: vec!["a@x".into(), "b@x".into()],
+            department: Some("営業".into()),
+            ..IidUser::default()
+        };
+        let json = user_from_columns(&user, &ColumnPaths::default());
+        assert_eq!(
+            json.to_string(),
+            format!(
+                r#"{{"id":"u-1","userName":"taro@example.co.jp","externalId":"","active":false,"name":{{"familyName":"山田"}},"emails":[{{"value":"a@x","primary":false}},{{"value":"b@x","primary":true}}],"{URN_ENTERPRISE_USER}":{{"department":"営業"}},"{URN_IIJ_ENTERPRISEJP_USER}":{{"downstreamId":"AAE="}}}}"#
+            )
+        );
+        let back = user_from_scim(&json).unwrap();
+        assert_eq!(
+            (back.downstream_id, back.department, back.email, back.active),
+            (
+                user.downstream_id.clone(),
+                user.department.clone(),
+                user.email.clone(),
+                user.active
+            )
+        );
+        // A core attribute as the linking ID's path.
+        let paths = ColumnPaths {
+            linking_id: "employeeNumber".into(),
+            ..ColumnPaths::default()
+        };
+        assert_eq!(user_from_columns(&user, &paths)["employeeNumber"], "AAE=");
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //! by tools that do not need a server.
 
 use crate::mapping::{get_path, split_urn};
-use crate::plan::{Op, PatchOp, Plan};
 use crate::profile::Profile;
 use dirsnap_model::{IidGroup, IidUser, MemberKind, Membership};
+use dirsnap_plan::{Op, PatchOp, Plan};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 
@@ -315,59 +315,14 @@ pub fn user_from_json(j: &Value, profile: &Profile, pending_deletion: bool) -> I
     }
 }
 
-/// A SCIM User resource rebuilt from the typed columns (when `raw` was not read).
+/// A SCIM User resource rebuilt from the typed columns (when `raw` was not read), at the
+/// paths this profile assumes.
 pub fn user_to_json(u: &IidUser, profile: &Profile) -> Value {
-    let mut j = json!({
-        "id": u.id,
-        "userName": u.user_name,
-        "externalId": u.external_id.clone().unwrap_or_default(),
-        "active": u.active,
-    });
-    let mut set = |path: &str, v: Value| {
-        patch(
-            &mut j,
-            &PatchOp {
-                op: "replace".into(),
-                path: Some(path.into()),
-                value: Some(v),
-            },
-        );
-    };
-    if let Some(v) = &u.display_name {
-        set("displayName", json!(v));
-    }
-    if let Some(v) = &u.family_name {
-        set("name.familyName", json!(v));
-    }
-    if let Some(v) = &u.given_name {
-        set("name.givenName", json!(v));
-    }
-    if !u.emails.is_empty() {
-        let primary = u.email.clone();
-        set(
-            "emails",
-            Value::Array(
-                u.emails
-                    .iter()
-                    .map(|e| json!({"value": e, "primary": Some(e) == primary.as_ref()}))
-                    .collect(),
-            ),
-        );
-    }
-    if let Some(v) = &u.title {
-        set("title", json!(v));
-    }
-    if let Some(v) = &u.department {
-        set(&profile.scim_path("department"), json!(v));
-    }
-    if let Some(v) = &u.preferred_language {
-        set("preferredLanguage", json!(v));
-    }
-    if let Some(v) = &u.timezone {
-        set("timezone", json!(v));
-    }
-    if let Some(v) = &u.downstream_id {
-        set(&profile.application_linking_id, json!(v));
-    }
-    j
+    dirsnap_model::scim_json::user_from_columns(
+        u,
+        &dirsnap_model::scim_json::ColumnPaths {
+            linking_id: profile.application_linking_id.clone(),
+            department: profile.scim_path("department"),
+        },
+    )
 }

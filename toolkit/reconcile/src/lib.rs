@@ -6,22 +6,19 @@
 //!   its instance's config; the live IIJ ID snapshot; optionally the last-known IIJ ID state,
 //!   a previous AD snapshot and a Microsoft 365 snapshot).
 //! * [`profile`] holds every assumption about undocumented IIJ ID behaviour.
-//! * [`digest`] computes the per-object state digests the replayer checks for staleness.
 //! * [`apply`] applies a plan to an in-memory IIJ ID state (convergence checks).
 //!
-//! docs/plan-format.md is the contract of the plan files; docs/findings.md lists every code.
+//! The plan's types, its finding codes and the state digests are the plan contract, in
+//! dirsnap-plan (docs/plan-format.md; docs/findings.md lists every code).
 
 pub mod apply;
-pub mod digest;
 mod engine;
 mod entry;
 mod error;
-pub mod findings;
 mod index;
 mod key;
 pub mod mapping;
 mod par;
-pub mod plan;
 pub mod profile;
 pub mod token;
 
@@ -32,7 +29,11 @@ pub use engine::{
 pub use entry::norm_dn;
 pub use error::ReconcileError;
 pub use key::{EdgeRef, Edges, Key, MemberEdge, edges};
-pub use plan::{
+// The plan contract under the names the engine's modules use.
+use dirsnap_plan as plan;
+use dirsnap_plan::{codes as findings, digest};
+// Transitional: callers still naming plan types through the engine.
+pub use dirsnap_plan::{
     Action, ActionJson, Change, Confidence, Finding, InputDigest, InstanceInfo, Keys, MemberRef,
     Mode, Op, PLAN_SCHEMA_VERSION, PatchOp, Plan, Request, Resource, Severity, Skipped, Summary,
 };

@@ -1,51 +1,15 @@
 //! Every assumption the engine makes about IIJ ID and Directory Sync where their behaviour
 //! is not publicly documented, in one place. Each field is a row of docs/iij-assumptions.md
-//! and can be switched under `dirsnap.profile` in config.yml; learning the truth changes
-//! the default here and nothing else.
+//! and can be switched under `dirsnap.profile` in config.yml (parsed by
+//! `dirsnap_config::profile`, the one parser every part of dirsnap shares); learning the
+//! truth changes the default here and nothing else.
 
 use crate::error::ReconcileError;
+pub use dirsnap_config::profile::{ActiveRule, AnchorEncoding, ConvertReplace, RecreatedLiveUser};
+use dirsnap_config::profile::{ProfileSettings, profile_key_list};
 use dirsnap_model::{URN_ENTERPRISE_USER, URN_IIJ_ENTERPRISEJP_USER};
 use serde_json::Value;
 use std::collections::BTreeMap;
-
-/// How binary AD anchors (objectGUID, mS-DS-ConsistencyGuid) are written as text (A5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AnchorEncoding {
-    /// Standard base64 of the 16 bytes, like Entra Connect's immutableId.
-    Base64,
-    /// Canonical GUID text (`Get-ADUser` form).
-    GuidText,
-    /// Lowercase hex of the bytes as stored.
-    Hex,
-}
-
-/// How `active` derives from AD (RC1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActiveRule {
-    /// Inactive when ACCOUNTDISABLE (0x2) is set or accountExpires is at or before `as_of`.
-    UacAndAccountExpires,
-    /// Inactive only when ACCOUNTDISABLE is set.
-    Uac,
-}
-
-/// What Directory Sync does with a recreated AD account (new objectGUID, same login ID)
-/// whose IIJ ID user is still live (RC5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RecreatedLiveUser {
-    /// The old AD object is gone: its IIJ ID user goes to pending deletion, and the new
-    /// object cannot be created while that user holds the login ID (the lifecycle table's
-    /// "Delete user" then "Recreate user" rows).
-    PendingDelete,
-    /// The new object takes over the IIJ ID user: its anchors are updated in place.
-    Update,
-}
-
-/// Whether `convert` rewrites every match (Ruby `gsub`) or the first (`sub`) (RC4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConvertReplace {
-    All,
-    First,
-}
 
 /// The IIJ behaviour profile.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,161 +81,80 @@ impl Default for Profile {
     }
 }
 
-/// The profile keys this build understands (others are reported in the plan's notes).
-pub const PROFILE_KEYS: &[&str] = &[
-    "application_linking_id",
-    "anchor_encoding",
-    "active_from",
-    "group_name_attribute",
-    "default_ad_bind",
-    "convert_replace",
-    "recreated_live_user",
-    "m365_linkage",
-    "restore_method",
-    "pending_delete_method",
-    "attribute_paths",
-    "token_warning_days",
-];
-
 impl Profile {
     /// Reads `dirsnap.profile` overrides. `file` is named in errors. Returns the profile and
-    /// notes about keys it does not know (kept, never fatal, like every unknown config key).
+    /// notes about keys no part of dirsnap reads (kept, never fatal, like every unknown config
+    /// key).
     pub fn from_config(
         file: &str,
         map: &serde_json::Map<String, Value>,
     ) -> Result<(Profile, Vec<String>), ReconcileError> {
-        let mut p = Profile::default();
-        let mut notes = Vec::new();
-        let bad = |key: &str, expected: &str, found: &Value| ReconcileError::Profile {
+        let settings = ProfileSettings::parse(map).map_err(|e| ReconcileError::Profile {
             file: file.to_string(),
-            key: format!("dirsnap.profile.{key}"),
-            expected: expected.to_string(),
-            found: found.to_string(),
-        };
-        for (key, value) in map {
-            match key.as_str() {
-                "application_linking_id" => {
-                    p.application_linking_id = nonempty_str(value)
-                        .ok_or_else(|| bad(key, "a SCIM attribute path", value))?
-                        .to_string();
-                    if dirsnap_filter::PatchPath::parse(&p.application_linking_id).is_err() {
-                        return Err(bad(key, "a valid SCIM attribute path", value));
-                    }
-                }
-                "anchor_encoding" => {
-                    p.anchor_encoding = match value.as_str() {
-                        Some("base64") => AnchorEncoding::Base64,
-                        Some("guid") | Some("guid_text") => AnchorEncoding::GuidText,
-                        Some("hex") => AnchorEncoding::Hex,
-                        _ => return Err(bad(key, "one of base64, guid_text, hex", value)),
-                    }
-                }
-                "active_from" => {
-                    p.active_from = match value.as_str() {
-                        Some("uac_and_account_expires") => ActiveRule::UacAndAccountExpires,
-                        Some("uac") => ActiveRule::Uac,
-                        _ => return Err(bad(key, "uac_and_account_expires or uac", value)),
-                    }
-                }
-                "group_name_attribute" => {
-                    p.group_name_attribute = nonempty_str(value)
-                        .ok_or_else(|| bad(key, "an AD attribute name", value))?
-                        .to_string();
-                }
-                "default_ad_bind" => {
-                    let Value::Object(m) = value else {
-                        return Err(bad(
-                            key,
-                            "a mapping of IIJ ID attribute to AD attribute(s)",
-                            value,
-                        ));
-                    };
-                    for (target, sources) in m {
-                        let list = match sources {
-                            Value::String(s) => vec![s.clone()],
-                            Value::Array(items) => items
-                                .iter()
-                                .filter_map(|i| i.as_str().map(str::to_string))
-                                .collect(),
-                            Value::Null => Vec::new(),
-                            other => {
-                                return Err(bad(
-                                    &format!("{key}.{target}"),
-                                    "an AD attribute name or a list of them",
-                                    other,
-                                ));
-                            }
-                        };
-                        if list.is_empty() {
-                            p.default_ad_bind.remove(target);
-                        } else {
-                            p.default_ad_bind.insert(target.clone(), list);
-                        }
-                    }
-                }
-                "convert_replace" => {
-                    p.convert_replace = match value.as_str() {
-                        Some("all") | Some("gsub") => ConvertReplace::All,
-                        Some("first") | Some("sub") => ConvertReplace::First,
-                        _ => return Err(bad(key, "all or first", value)),
-                    }
-                }
-                "recreated_live_user" => {
-                    p.recreated_live_user = match value.as_str() {
-                        Some("pending_delete") => RecreatedLiveUser::PendingDelete,
-                        Some("update") => RecreatedLiveUser::Update,
-                        _ => return Err(bad(key, "pending_delete or update", value)),
-                    }
-                }
-                "m365_linkage" => {
-                    p.m365_linkage = value
-                        .as_bool()
-                        .ok_or_else(|| bad(key, "true or false", value))?;
-                }
-                "restore_method" | "pending_delete_method" => {
-                    let m = value
-                        .as_str()
-                        .map(str::to_ascii_uppercase)
-                        .filter(|m| matches!(m.as_str(), "PATCH" | "PUT" | "DELETE" | "POST"))
-                        .ok_or_else(|| {
-                            bad(key, "an HTTP method (PATCH, PUT, DELETE, POST)", value)
-                        })?;
-                    if key == "restore_method" {
-                        p.restore_method = m;
-                    } else {
-                        p.pending_delete_method = m;
-                    }
-                }
-                "attribute_paths" => {
-                    let Value::Object(m) = value else {
-                        return Err(bad(key, "a mapping of attribute name to SCIM path", value));
-                    };
-                    for (name, path) in m {
-                        let path = nonempty_str(path).ok_or_else(|| {
-                            bad(&format!("{key}.{name}"), "a SCIM attribute path", path)
-                        })?;
-                        if dirsnap_filter::PatchPath::parse(path).is_err() {
-                            return Err(bad(
-                                &format!("{key}.{name}"),
-                                "a valid SCIM attribute path",
-                                &Value::String(path.to_string()),
-                            ));
-                        }
-                        p.attribute_paths.insert(name.clone(), path.to_string());
-                    }
-                }
-                "token_warning_days" => {
-                    p.token_warning_days = value
-                        .as_i64()
-                        .filter(|d| (0..=3650).contains(d))
-                        .ok_or_else(|| bad(key, "a number of days from 0 to 3650", value))?;
-                }
-                other => notes.push(format!(
-                    "{file}: dirsnap.profile.{other} is not a profile key this dirsnap knows; ignored (known: {})",
-                    PROFILE_KEYS.join(", ")
-                )),
+            key: format!("dirsnap.profile.{}", e.key),
+            expected: e.expected,
+            found: e.found,
+        })?;
+        let mut p = Profile::default();
+        if let Some(v) = settings.application_linking_id {
+            p.application_linking_id = v;
+        }
+        if let Some(v) = settings.anchor_encoding {
+            p.anchor_encoding = v;
+        }
+        if let Some(v) = settings.active_from {
+            p.active_from = v;
+        }
+        if let Some(v) = settings.group_name_attribute {
+            p.group_name_attribute = v;
+        }
+        for (target, sources) in settings.default_ad_bind {
+            if sources.is_empty() {
+                p.default_ad_bind.remove(&target);
+            } else {
+                p.default_ad_bind.insert(target, sources);
             }
         }
+        if let Some(v) = settings.convert_replace {
+            p.convert_replace = v;
+        }
+        if let Some(v) = settings.recreated_live_user {
+            p.recreated_live_user = v;
+        }
+        if let Some(v) = settings.m365_linkage {
+            p.m365_linkage = v;
+        }
+        match settings.restore_method {
+            None => {}
+            Some(Some(method)) => p.restore_method = method.as_str().to_string(),
+            // The mock's RFC behaviour; Directory Sync restores, so the engine needs a method.
+            Some(None) => {
+                return Err(ReconcileError::Profile {
+                    file: file.to_string(),
+                    key: "dirsnap.profile.restore_method".into(),
+                    expected: "an HTTP method (PATCH, PUT, POST) for the engine's restore actions"
+                        .into(),
+                    found: "null".into(),
+                });
+            }
+        }
+        if let Some(v) = settings.pending_delete_method {
+            p.pending_delete_method = v;
+        }
+        p.attribute_paths.extend(settings.attribute_paths);
+        if let Some(v) = settings.token_warning_days {
+            p.token_warning_days = v;
+        }
+        let notes = settings
+            .unknown
+            .iter()
+            .map(|key| {
+                format!(
+                    "{file}: dirsnap.profile.{key} is not a profile key this dirsnap knows; ignored (known: {})",
+                    profile_key_list()
+                )
+            })
+            .collect();
         Ok((p, notes))
     }
 
@@ -298,10 +181,6 @@ impl Profile {
             AnchorEncoding::Hex => hex::encode(bytes),
         }
     }
-}
-
-fn nonempty_str(v: &Value) -> Option<&str> {
-    v.as_str().filter(|s| !s.trim().is_empty())
 }
 
 /// AD attributes whose value never changes for a living object: a different value means a

@@ -2,7 +2,7 @@
 //! docs/findings.md documents every finding code the engine can emit, and docs/plan-format.md
 //! every op and rule.
 
-use dirsnap_reconcile::{Op, findings::CATALOG};
+use dirsnap_plan::{Op, codes::CATALOG};
 use std::path::Path;
 
 fn doc(name: &str) -> String {

@@ -1,10 +1,10 @@
 //! The executor: dependency order, bounded concurrency, pacing, journal, outcomes.
 
 use crate::journal::{self, ActionState, Event, GroupJournal, JOURNAL_FILE, Journal, Record};
-use crate::plan_dir::{PlanDir, deps};
 use crate::{ReplayError, lock, stale};
 use dirsnap_model::scim_json::LinkingIdPath;
-use dirsnap_reconcile::{Action, Op};
+use dirsnap_plan::PlanDir;
+use dirsnap_plan::{Action, Op};
 use dirsnap_scim::{ScimClient, ScimError};
 use reqwest::Method;
 use serde_json::Value;
@@ -635,7 +635,7 @@ pub async fn replay(
     if options.dry_run {
         for a in &pending {
             let mut fake = ids.clone();
-            for d in deps(a) {
+            for d in a.prerequisites() {
                 fake.entry(d)
                     .or_insert_with(|| format!("<id created by action {d}>"));
             }
@@ -693,7 +693,7 @@ pub async fn replay(
     let mut bad_dep: BTreeMap<u32, u32> = BTreeMap::new();
     for a in &pending {
         let mut n = 0;
-        for d in deps(a) {
+        for d in a.prerequisites() {
             if by_seq.contains_key(&d) {
                 n += 1;
                 dependents.entry(d).or_default().push(a.seq);
@@ -735,7 +735,8 @@ pub async fn replay(
                 continue;
             };
             // Skip an action whose prerequisite did not succeed.
-            if let Some(d) = deps(&a)
+            if let Some(d) = a
+                .prerequisites()
                 .into_iter()
                 .find(|d| not_ok.contains(d))
                 .or(bad_dep.get(&seq).copied())
@@ -785,7 +786,8 @@ pub async fn replay(
                 for seq in stuck {
                     waiting.remove(&seq);
                     if let Some(a) = by_seq.get(&seq) {
-                        let pending_dep = deps(a)
+                        let pending_dep = a
+                            .prerequisites()
                             .into_iter()
                             .find(|d| by_seq.contains_key(d))
                             .unwrap_or(0);

@@ -1,6 +1,6 @@
 //! Replay: executes exactly the actions of a reviewed plan against a SCIM endpoint (SPEC §6).
 //!
-//! * [`load_plan`] reads and verifies a plan directory.
+//! * [`load_plan`] (dirsnap-plan's) reads and verifies a plan directory.
 //! * [`replay`] checks the plan is not stale, then runs the actions in dependency order with
 //!   bounded concurrency and pacing, journaling every attempt and outcome (fsync'd) to
 //!   `PLAN/journal.jsonl`; running it again resumes from the journal and never applies an
@@ -13,15 +13,14 @@
 mod exec;
 pub mod journal;
 pub mod lock;
-mod plan_dir;
 mod stale;
 mod verify;
 
+pub use dirsnap_plan::{PlanDir, load_plan};
 pub use exec::{
     DeleteLimit, Failure, Outcome, PlannedRequest, Progress, ReplayOptions, ReplaySummary, Tally,
     replay,
 };
-pub use plan_dir::{PlanDir, deps, load_plan};
 pub use stale::Drift;
 pub use verify::{Pending, Verification, VerifyOptions, check_verify_inputs, verify};
 

@@ -4,8 +4,8 @@
 use crate::journal::{ActionState, History};
 use dirsnap_model::MemberKind;
 use dirsnap_model::scim_json::{LinkingIdPath, UserOptions, group_from_scim, user_from_scim_with};
-use dirsnap_reconcile::digest::{group_digest, user_digest};
-use dirsnap_reconcile::{Op, Plan, Resource};
+use dirsnap_plan::digest::{group_digest, user_digest};
+use dirsnap_plan::{Op, Plan, Resource};
 use dirsnap_scim::{ScimClient, ScimError};
 use reqwest::Method;
 use std::collections::BTreeSet;

@@ -8,11 +8,11 @@
 //! come from `manifest.json` and must still be there, byte for byte (their digests).
 
 use crate::journal::{self, ActionState, History, JOURNAL_FILE};
-use crate::plan_dir::PlanDir;
 use crate::{Failure, ReplayError};
 use dirsnap_config::DsConfig;
 use dirsnap_model::scim_json::{LinkingIdPath, UserOptions, group_from_scim, user_from_scim_with};
 use dirsnap_model::{IidGroup, IidUser, M365User, Manifest, MemberKind};
+use dirsnap_plan::PlanDir;
 use dirsnap_reconcile::{
     Action, Inputs, Instance, Key, MemberEdge, Op, Resource, THRESHOLD_CATEGORIES,
 };

@@ -10,8 +10,8 @@
 //! last-known state is known) and the IIJ ID users pending deletion.
 
 use crate::render::{CSS, change_lines, html_escape, key_line, md_escape, member_line, subject_of};
-use dirsnap_reconcile::findings as codes;
-use dirsnap_reconcile::{Action, Finding, Op, Plan, Severity};
+use dirsnap_plan::codes;
+use dirsnap_plan::{Action, Finding, Op, Plan, Severity};
 use serde::Serialize;
 use std::fmt::Write as _;
 

@@ -2,7 +2,7 @@
 //! covers, summary counts, findings (errors first), then actions grouped by kind with the
 //! rule, the matched key and old → new values, then what was skipped and why.
 
-use dirsnap_reconcile::{Action, Confidence, Finding, Op, Plan, Severity, show};
+use dirsnap_plan::{Action, Confidence, Finding, Op, Plan, Severity, show};
 use std::fmt::Write as _;
 
 /// Output format of `dirsnap plan show`.
@@ -144,7 +144,7 @@ pub(crate) fn key_line(a: &Action) -> String {
 }
 
 /// `create_user 2, update_user 1, …` in execution order (empty when there is no action).
-pub fn op_counts(s: &dirsnap_reconcile::Summary) -> String {
+pub fn op_counts(s: &dirsnap_plan::Summary) -> String {
     Op::ALL
         .iter()
         .filter_map(|op| {
@@ -157,7 +157,7 @@ pub fn op_counts(s: &dirsnap_reconcile::Summary) -> String {
 }
 
 /// `1 error, 2 warning, 3 info` (empty when there is no finding).
-pub fn severity_counts(s: &dirsnap_reconcile::Summary) -> String {
+pub fn severity_counts(s: &dirsnap_plan::Summary) -> String {
     ["error", "warning", "info"]
         .iter()
         .filter_map(|k| s.by_severity.get(*k).map(|n| format!("{n} {k}")))

@@ -1,34 +1,32 @@
-//! The plan directory: written to a hidden temporary directory beside the target, every file
-//! fsync'd, `manifest.json` last, then renamed in one step — a crash never leaves half a plan.
+//! The plan directory: `plan.json`, `actions.parquet`, `findings.parquet`, the human
+//! reports a caller renders (`report.md`, `report.html`), and `manifest.json` with the sha256
+//! of each file and the digests of the inputs. Written to a hidden temporary directory beside
+//! the target, every file fsync'd, `manifest.json` last, then renamed in one step: a crash
+//! never leaves half a plan. Read back only when `plan.json` is the file the manifest records
+//! and its actions form a valid execution order.
 
-use arrow_array::builder::{BooleanBuilder, ListBuilder, StringBuilder, UInt32Builder};
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema};
+use crate::action::Action;
+use crate::json::{ActionJson, write_list_item};
+use crate::plan::{PLAN_SCHEMA_VERSION, Plan};
+use crate::tables::{actions_batch_with, findings_batch};
+use arrow_array::RecordBatch;
 use chrono::{DateTime, SecondsFormat, Utc};
-use dirsnap_reconcile::{Action, ActionJson, Finding, PLAN_SCHEMA_VERSION, Plan};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-/// The files of a plan directory besides `manifest.json`.
-pub const PLAN_FILES: &[&str] = &[
-    "plan.json",
-    "actions.parquet",
-    "findings.parquet",
-    "report.md",
-    "report.html",
-];
+/// The files every plan directory has besides `manifest.json` and the rendered reports.
+pub const PLAN_DATA_FILES: &[&str] = &["plan.json", "actions.parquet", "findings.parquet"];
 
 #[derive(Debug, thiserror::Error)]
-pub enum ReportError {
+pub enum PlanDirError {
     #[error("{path}: already exists; plans are immutable, so choose a new output directory")]
     Exists { path: PathBuf },
     #[error("{path}: {source}")]
@@ -42,24 +40,27 @@ pub enum ReportError {
     #[error("{path}: not a plan directory: {message}")]
     NotAPlan { path: PathBuf, message: String },
     #[error(
-        "{path}: checksum mismatch: manifest.json records sha256 {expected}, the file has {actual}; the plan was modified after it was written, so it is refused"
+        "{path}: checksum mismatch: manifest.json records sha256 {expected}, the file has {actual}; the plan was modified after it was written (and reviewed), so it is refused"
     )]
     Checksum {
         path: PathBuf,
         expected: String,
         actual: String,
     },
+    /// `plan.json` parses but cannot be executed as written.
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
 }
 
-impl ReportError {
+impl PlanDirError {
     /// True when the user's input is at fault (exit 2), false for I/O failures (exit 1).
     pub fn is_invalid_input(&self) -> bool {
-        !matches!(self, ReportError::Io { .. } | ReportError::Encode { .. })
+        !matches!(self, PlanDirError::Io { .. } | PlanDirError::Encode { .. })
     }
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
-    move |source| ReportError::Io {
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PlanDirError + '_ {
+    move |source| PlanDirError::Io {
         path: path.to_path_buf(),
         source,
     }
@@ -78,11 +79,29 @@ pub struct InputRef {
     pub digest: String,
 }
 
-/// A plan read back from its directory.
+/// A human view of the plan written into the directory beside the data files (the report
+/// crate supplies `report.md` and `report.html`); its sha256 is recorded like theirs.
+pub struct ReportFile<'r> {
+    pub name: &'static str,
+    pub render: &'r (dyn Fn(&Plan, &mut dyn std::fmt::Write) -> std::fmt::Result + Sync),
+}
+
+impl std::fmt::Debug for ReportFile<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReportFile")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A plan read back from its directory, checked.
 #[derive(Debug, Clone)]
 pub struct PlanDir {
+    pub dir: PathBuf,
     pub plan: Plan,
     pub manifest: Value,
+    /// `sha256:` of `plan.json`: binds a replay journal to this exact plan.
+    pub digest: String,
 }
 
 /// A file written through a buffer while its sha256 and size are computed. The hash is fed
@@ -97,7 +116,7 @@ struct Hashed {
 const HASHED_BUFFER: usize = 1 << 20;
 
 impl Hashed {
-    fn create(path: &Path) -> Result<Hashed, ReportError> {
+    fn create(path: &Path) -> Result<Hashed, PlanDirError> {
         Ok(Hashed {
             file: File::create(path).map_err(io(path))?,
             buf: Vec::with_capacity(HASHED_BUFFER),
@@ -114,7 +133,7 @@ impl Hashed {
         Ok(())
     }
 
-    fn finish(mut self, path: &Path) -> Result<(String, u64), ReportError> {
+    fn finish(mut self, path: &Path) -> Result<(String, u64), PlanDirError> {
         self.drain().map_err(io(path))?;
         self.file.sync_all().map_err(io(path))?;
         Ok((hex::encode(self.hasher.finalize()), self.bytes))
@@ -159,38 +178,33 @@ impl<W: Write> std::fmt::Write for FmtIo<'_, W> {
 fn write_rendered(
     path: &Path,
     plan: &Plan,
-    format: crate::render::Format,
-) -> Result<(String, u64), ReportError> {
+    report: &ReportFile<'_>,
+) -> Result<(String, u64), PlanDirError> {
     let mut f = Hashed::create(path)?;
     let mut w = FmtIo {
         inner: &mut f,
         error: None,
     };
-    let r =
-        crate::render::render_limited(plan, format, crate::render::REPORT_ACTIONS_PER_KIND, &mut w);
+    let r = (report.render)(plan, &mut w);
     if let Some(e) = w.error {
         return Err(io(path)(e));
     }
-    r.map_err(|_| ReportError::Encode {
+    r.map_err(|_| PlanDirError::Encode {
         path: path.to_path_buf(),
         message: "rendering failed".into(),
     })?;
     f.finish(path)
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(String, u64), ReportError> {
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<(String, u64), PlanDirError> {
     let mut f = File::create(path).map_err(io(path))?;
     f.write_all(bytes).map_err(io(path))?;
     f.sync_all().map_err(io(path))?;
     Ok((hex::encode(Sha256::digest(bytes)), bytes.len() as u64))
 }
 
-fn sync_dir(dir: &Path) -> Result<(), ReportError> {
+fn sync_dir(dir: &Path) -> Result<(), PlanDirError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
-}
-
-fn json_text<T: Serialize>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_default()
 }
 
 /// Rows per row group of the plan's Parquet files; also how many rows are turned into Arrow
@@ -204,7 +218,7 @@ struct ParquetOut<'p> {
 }
 
 impl<'p> ParquetOut<'p> {
-    fn create(path: &'p Path, first: &RecordBatch) -> Result<ParquetOut<'p>, ReportError> {
+    fn create(path: &'p Path, first: &RecordBatch) -> Result<ParquetOut<'p>, PlanDirError> {
         let props = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
@@ -217,13 +231,13 @@ impl<'p> ParquetOut<'p> {
         Ok(out)
     }
 
-    fn write(&mut self, batch: &RecordBatch) -> Result<(), ReportError> {
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), PlanDirError> {
         self.writer
             .write(batch)
             .map_err(|e| encode(self.path, e.to_string()))
     }
 
-    fn finish(self) -> Result<(String, u64), ReportError> {
+    fn finish(self) -> Result<(String, u64), PlanDirError> {
         let f = self
             .writer
             .into_inner()
@@ -232,8 +246,8 @@ impl<'p> ParquetOut<'p> {
     }
 }
 
-fn encode(path: &Path, message: String) -> ReportError {
-    ReportError::Encode {
+fn encode(path: &Path, message: String) -> PlanDirError {
+    PlanDirError::Encode {
         path: path.to_path_buf(),
         message,
     }
@@ -244,7 +258,7 @@ fn write_parquet<T>(
     path: &Path,
     rows: &[T],
     to_batch: impl Fn(&[T]) -> Result<RecordBatch, arrow_schema::ArrowError>,
-) -> Result<(String, u64), ReportError> {
+) -> Result<(String, u64), PlanDirError> {
     let (head, rest) = rows.split_at(rows.len().min(ROW_GROUP_ROWS));
     // The first (possibly empty) batch gives the schema.
     let first = to_batch(head).map_err(|e| encode(path, e.to_string()))?;
@@ -285,13 +299,13 @@ fn serialize_actions(actions: &[Action]) -> Result<Vec<(ActionJson, Vec<u8>)>, s
 /// `plan.json` and `actions.parquet` together: each action is serialized once (on two
 /// threads), its line goes to `plan.json` and its parts to the Parquet writer on another
 /// thread, a slice of actions at a time.
-fn write_plan_json_and_actions(dir: &Path, plan: &Plan) -> Result<Vec<Written>, ReportError> {
+fn write_plan_json_and_actions(dir: &Path, plan: &Plan) -> Result<Vec<Written>, PlanDirError> {
     let json_path = dir.join("plan.json");
     let pq_path = dir.join("actions.parquet");
     let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<ActionJson>)>(1);
     std::thread::scope(|s| {
         let pq_path = &pq_path;
-        let tables = s.spawn(move || -> Result<(String, u64), ReportError> {
+        let tables = s.spawn(move || -> Result<(String, u64), PlanDirError> {
             let empty = actions_batch_with(&[], &[]).map_err(|e| encode(pq_path, e.to_string()))?;
             let mut w = ParquetOut::create(pq_path, &empty)?;
             for (start, parts) in rx {
@@ -305,7 +319,7 @@ fn write_plan_json_and_actions(dir: &Path, plan: &Plan) -> Result<Vec<Written>, 
             }
             w.finish()
         });
-        let json = (|| -> Result<(String, u64), ReportError> {
+        let json = (|| -> Result<(String, u64), PlanDirError> {
             let enc = |e: serde_json::Error| encode(&json_path, e.to_string());
             let mut f = Hashed::create(&json_path)?;
             plan.write_json_head(&mut f).map_err(enc)?;
@@ -314,7 +328,7 @@ fn write_plan_json_and_actions(dir: &Path, plan: &Plan) -> Result<Vec<Written>, 
                 let serialized = serialize_actions(chunk).map_err(enc)?;
                 let mut parts = Vec::with_capacity(serialized.len());
                 for (p, line) in serialized {
-                    dirsnap_reconcile::plan::write_list_item(&mut f, first, &line).map_err(enc)?;
+                    write_list_item(&mut f, first, &line).map_err(enc)?;
                     first = false;
                     parts.push(p);
                 }
@@ -334,154 +348,18 @@ fn write_plan_json_and_actions(dir: &Path, plan: &Plan) -> Result<Vec<Written>, 
     })
 }
 
-fn u32_list(rows: impl Iterator<Item = Vec<u32>>) -> ArrayRef {
-    let mut b = ListBuilder::new(UInt32Builder::new());
-    for r in rows {
-        for v in r {
-            b.values().append_value(v);
-        }
-        b.append(true);
-    }
-    Arc::new(b.finish())
-}
-
-fn strings<'a>(rows: impl Iterator<Item = Option<&'a str>>) -> ArrayRef {
-    let mut b = StringBuilder::new();
-    for r in rows {
-        b.append_option(r);
-    }
-    Arc::new(b.finish())
-}
-
-fn owned_strings(rows: impl Iterator<Item = Option<String>>) -> ArrayRef {
-    let mut b = StringBuilder::new();
-    for r in rows {
-        b.append_option(r);
-    }
-    Arc::new(b.finish())
-}
-
-/// The columns of `actions.parquet` (docs/plan-format.md). Nested values (keys, changes,
-/// operations, body, members) are JSON text.
-pub fn actions_batch(actions: &[Action]) -> Result<RecordBatch, arrow_schema::ArrowError> {
-    let parts = actions
-        .iter()
-        .map(ActionJson::of)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| arrow_schema::ArrowError::ExternalError(Box::new(e)))?;
-    actions_batch_with(actions, &parts)
-}
-
-/// [`actions_batch`] from the JSON parts `plan.json`'s writer already serialized.
-fn actions_batch_with(
-    actions: &[Action],
-    parts: &[ActionJson],
-) -> Result<RecordBatch, arrow_schema::ArrowError> {
-    let list_u32 = DataType::List(Arc::new(Field::new("item", DataType::UInt32, true)));
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("seq", DataType::UInt32, false),
-        Field::new("op", DataType::Utf8, false),
-        Field::new("resource", DataType::Utf8, false),
-        Field::new("instance", DataType::Utf8, false),
-        Field::new("target", DataType::Utf8, true),
-        Field::new("target_action", DataType::UInt32, true),
-        Field::new("user_name", DataType::Utf8, true),
-        Field::new("display_name", DataType::Utf8, true),
-        Field::new("external_id", DataType::Utf8, true),
-        Field::new("keys", DataType::Utf8, false),
-        Field::new("matched_by", DataType::Utf8, true),
-        Field::new("rule", DataType::Utf8, false),
-        Field::new("reason", DataType::Utf8, false),
-        Field::new("changes", DataType::Utf8, false),
-        Field::new("method", DataType::Utf8, false),
-        Field::new("path", DataType::Utf8, false),
-        Field::new("operations", DataType::Utf8, false),
-        Field::new("body", DataType::Utf8, true),
-        Field::new("members", DataType::Utf8, false),
-        Field::new("depends_on", list_u32, false),
-        Field::new("state_digest", DataType::Utf8, true),
-    ]));
-    let mut seq = UInt32Builder::new();
-    let mut target_action = UInt32Builder::new();
-    for a in actions {
-        seq.append_value(a.seq);
-        target_action.append_option(a.target_action);
-    }
-    let cols: Vec<ArrayRef> = vec![
-        Arc::new(seq.finish()),
-        strings(actions.iter().map(|a| Some(a.op.as_str()))),
-        strings(actions.iter().map(|a| Some(a.resource.as_str()))),
-        strings(actions.iter().map(|a| Some(a.instance.as_str()))),
-        strings(actions.iter().map(|a| a.target.as_deref())),
-        Arc::new(target_action.finish()),
-        strings(actions.iter().map(|a| a.user_name.as_deref())),
-        strings(actions.iter().map(|a| a.display_name.as_deref())),
-        strings(actions.iter().map(|a| a.external_id.as_deref())),
-        strings(parts.iter().map(|p| Some(p.keys.as_str()))),
-        strings(actions.iter().map(|a| a.matched_by.as_deref())),
-        strings(actions.iter().map(|a| Some(a.rule.as_str()))),
-        strings(actions.iter().map(|a| Some(a.reason.as_str()))),
-        strings(parts.iter().map(|p| Some(p.changes.as_str()))),
-        strings(actions.iter().map(|a| Some(a.request.method.as_str()))),
-        strings(actions.iter().map(|a| Some(a.request.path.as_str()))),
-        strings(parts.iter().map(|p| Some(p.operations.as_str()))),
-        strings(parts.iter().map(|p| p.body.as_deref())),
-        strings(parts.iter().map(|p| Some(p.members.as_str()))),
-        u32_list(actions.iter().map(|a| a.depends_on.clone())),
-        strings(actions.iter().map(|a| a.state_digest.as_deref())),
-    ];
-    RecordBatch::try_new(schema, cols)
-}
-
-/// The columns of `findings.parquet` (docs/plan-format.md).
-pub fn findings_batch(findings: &[Finding]) -> Result<RecordBatch, arrow_schema::ArrowError> {
-    let list_u32 = DataType::List(Arc::new(Field::new("item", DataType::UInt32, true)));
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("code", DataType::Utf8, false),
-        Field::new("severity", DataType::Utf8, false),
-        Field::new("instance", DataType::Utf8, true),
-        Field::new("subject", DataType::Utf8, false),
-        Field::new("keys", DataType::Utf8, false),
-        Field::new("message", DataType::Utf8, false),
-        Field::new("remediation", DataType::Utf8, false),
-        Field::new("confidence", DataType::Utf8, false),
-        Field::new("actions", list_u32, false),
-        Field::new("allowed", DataType::Boolean, false),
-    ]));
-    let mut allowed = BooleanBuilder::new();
-    for f in findings {
-        allowed.append_value(f.allowed);
-    }
-    let cols: Vec<ArrayRef> = vec![
-        strings(findings.iter().map(|f| Some(f.code.as_str()))),
-        strings(findings.iter().map(|f| Some(f.severity.as_str()))),
-        strings(findings.iter().map(|f| f.instance.as_deref())),
-        strings(findings.iter().map(|f| Some(f.subject.as_str()))),
-        owned_strings(findings.iter().map(|f| Some(json_text(&f.keys)))),
-        strings(findings.iter().map(|f| Some(f.message.as_str()))),
-        strings(findings.iter().map(|f| Some(f.remediation.as_str()))),
-        strings(findings.iter().map(|f| {
-            Some(match f.confidence {
-                dirsnap_reconcile::Confidence::High => "high",
-                dirsnap_reconcile::Confidence::Low => "low",
-            })
-        })),
-        u32_list(findings.iter().map(|f| f.actions.clone())),
-        Arc::new(allowed.finish()),
-    ];
-    RecordBatch::try_new(schema, cols)
-}
-
-/// Writes a plan directory at `out` (which must not exist). `created_at` is the only wall
-/// clock value, and it goes only into manifest.json.
+/// Writes a plan directory at `out` (which must not exist): the data files, `reports`
+/// rendered by the caller, and `manifest.json`. `created_at` is the only wall clock value,
+/// and it goes only into manifest.json.
 pub fn write_plan_dir(
     out: &Path,
     plan: &Plan,
     inputs: &[InputRef],
+    reports: &[ReportFile<'_>],
     created_at: DateTime<Utc>,
-) -> Result<Value, ReportError> {
+) -> Result<Value, PlanDirError> {
     if out.exists() {
-        return Err(ReportError::Exists {
+        return Err(PlanDirError::Exists {
             path: out.to_path_buf(),
         });
     }
@@ -500,9 +378,9 @@ pub fn write_plan_dir(
         created_at.timestamp_subsec_nanos()
     ));
     fs::create_dir(&tmp).map_err(io(&tmp))?;
-    let result = write_into(&tmp, plan, inputs, created_at).and_then(|manifest| {
+    let result = write_into(&tmp, plan, inputs, reports, created_at).and_then(|manifest| {
         if out.exists() {
-            return Err(ReportError::Exists {
+            return Err(PlanDirError::Exists {
                 path: out.to_path_buf(),
             });
         }
@@ -523,10 +401,11 @@ fn write_into(
     dir: &Path,
     plan: &Plan,
     inputs: &[InputRef],
+    reports: &[ReportFile<'_>],
     created_at: DateTime<Utc>,
-) -> Result<Value, ReportError> {
-    // The five files are independent: write them side by side.
-    let written: Vec<Result<Written, ReportError>> = std::thread::scope(|s| {
+) -> Result<Value, PlanDirError> {
+    // The files are independent: write them side by side.
+    let written: Vec<Result<Written, PlanDirError>> = std::thread::scope(|s| {
         let plan_json = s.spawn(|| write_plan_json_and_actions(dir, plan));
         let tables = s.spawn(|| {
             Ok(vec![(
@@ -538,13 +417,10 @@ fn write_into(
                 )?,
             )])
         });
-        let reports = [
-            ("report.md", crate::render::Format::Markdown),
-            ("report.html", crate::render::Format::Html),
-        ]
-        .into_iter()
-        .map(|(name, format)| Ok((name, write_rendered(&dir.join(name), plan, format)?)))
-        .collect::<Vec<_>>();
+        let reports = reports
+            .iter()
+            .map(|r| Ok((r.name, write_rendered(&dir.join(r.name), plan, r)?)))
+            .collect::<Vec<_>>();
         let mut all = Vec::new();
         for h in [plan_json, tables] {
             match h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)) {
@@ -593,9 +469,10 @@ fn write_into(
 }
 
 /// Reads a plan directory: the manifest must say `kind: plan` with a supported
-/// `schema_version`, and `plan.json` must match its recorded sha256.
-pub fn load_plan(dir: &Path) -> Result<PlanDir, ReportError> {
-    let not_plan = |message: String| ReportError::NotAPlan {
+/// `schema_version`, `plan.json` must match its recorded sha256, and its actions must form a
+/// valid execution order (every dependency an earlier action; creates carry their body).
+pub fn load_plan(dir: &Path) -> Result<PlanDir, PlanDirError> {
+    let not_plan = |message: String| PlanDirError::NotAPlan {
         path: dir.to_path_buf(),
         message,
     };
@@ -603,7 +480,10 @@ pub fn load_plan(dir: &Path) -> Result<PlanDir, ReportError> {
     let mtext = match fs::read_to_string(&mpath) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(not_plan("no manifest.json".into()));
+            return Err(not_plan(
+                "no manifest.json (expected a plan directory written by `dirsnap reconcile --out`)"
+                    .into(),
+            ));
         }
         Err(e) => return Err(io(&mpath)(e)),
     };
@@ -630,29 +510,62 @@ pub fn load_plan(dir: &Path) -> Result<PlanDir, ReportError> {
         std::io::ErrorKind::NotFound => not_plan("plan.json is missing".into()),
         _ => io(&ppath)(e),
     })?;
+    let actual = hex::encode(Sha256::digest(&bytes));
     if let Some(expected) = manifest
         .pointer("/files/plan.json/sha256")
         .and_then(Value::as_str)
     {
-        let actual = hex::encode(Sha256::digest(&bytes));
+        let expected = expected.trim_start_matches("sha256:");
         if actual != expected {
-            return Err(ReportError::Checksum {
+            return Err(PlanDirError::Checksum {
                 path: ppath,
                 expected: expected.to_string(),
                 actual,
             });
         }
     }
-    let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| ReportError::NotAPlan {
+    let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| PlanDirError::NotAPlan {
         path: ppath.clone(),
         message: format!("plan.json does not parse: {e}"),
     })?;
-    Ok(PlanDir { plan, manifest })
+    check_order(&plan).map_err(|message| PlanDirError::Invalid {
+        path: ppath.clone(),
+        message,
+    })?;
+    Ok(PlanDir {
+        dir: dir.to_path_buf(),
+        plan,
+        manifest,
+        digest: format!("sha256:{actual}"),
+    })
+}
+
+/// Whether the actions can run in the order of their seqs: unique seqs, every prerequisite an
+/// earlier action, every create with the body it sends.
+fn check_order(plan: &Plan) -> Result<(), String> {
+    let mut seen = BTreeSet::new();
+    for a in &plan.actions {
+        if !seen.insert(a.seq) {
+            return Err(format!("action seq {} appears twice", a.seq));
+        }
+        for d in a.prerequisites() {
+            if d >= a.seq || !seen.contains(&d) {
+                return Err(format!(
+                    "action {} depends on {d}, which is not an earlier action of the plan",
+                    a.seq
+                ));
+            }
+        }
+        if a.op.is_create() && a.body.is_none() {
+            return Err(format!("action {} ({}) has no body", a.seq, a.op));
+        }
+    }
+    Ok(())
 }
 
 /// `sha256:` of a snapshot's `manifest.json` bytes: the digest a plan records for each input
 /// (the manifest holds every data file's sha256, so it binds the whole snapshot).
-pub fn manifest_digest(dir: &Path) -> Result<String, ReportError> {
+pub fn manifest_digest(dir: &Path) -> Result<String, PlanDirError> {
     let path = dir.join("manifest.json");
     let bytes = fs::read(&path).map_err(io(&path))?;
     Ok(format!("sha256:{}", hex::encode(Sha256::digest(&bytes))))

@@ -1,7 +1,8 @@
-//! The finding codes: SPEC §5's fixed set plus the ones this engine adds. Each is documented
-//! in docs/findings.md (a test checks every code has a section there).
+//! The finding codes: SPEC §5's fixed set plus the ones the engine adds, each with its usual
+//! severity. Each is documented in docs/findings.md (a test checks every code has a section
+//! there); the engine builds findings with these codes, `audit` and users' tools match on them.
 
-use crate::plan::Severity;
+use crate::finding::Severity;
 
 pub const M365_RECREATE_COLLISION: &str = "M365_RECREATE_COLLISION";
 pub const M365_RECREATE_UNBLOCK: &str = "M365_RECREATE_UNBLOCK";
