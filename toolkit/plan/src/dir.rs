@@ -29,6 +29,13 @@ pub const PLAN_DATA_FILES: &[&str] = &["plan.json", "actions.parquet", "findings
 pub enum PlanDirError {
     #[error("{path}: already exists; plans are immutable, so choose a new output directory")]
     Exists { path: PathBuf },
+    #[error("{path}: cannot create it: {parent} is not a writable directory ({source})")]
+    Unwritable {
+        path: PathBuf,
+        parent: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -55,7 +62,10 @@ pub enum PlanDirError {
 impl PlanDirError {
     /// True when the user's input is at fault (exit 2), false for I/O failures (exit 1).
     pub fn is_invalid_input(&self) -> bool {
-        !matches!(self, PlanDirError::Io { .. } | PlanDirError::Encode { .. })
+        !matches!(
+            self,
+            PlanDirError::Io { .. } | PlanDirError::Encode { .. } | PlanDirError::Unwritable { .. }
+        )
     }
 }
 
@@ -203,8 +213,23 @@ fn write_synced(path: &Path, bytes: &[u8]) -> Result<(String, u64), PlanDirError
     Ok((hex::encode(Sha256::digest(bytes)), bytes.len() as u64))
 }
 
-fn sync_dir(dir: &Path) -> Result<(), PlanDirError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+impl From<dirsnap_durable::DurableError> for PlanDirError {
+    fn from(e: dirsnap_durable::DurableError) -> Self {
+        use dirsnap_durable::DurableError;
+        match e {
+            DurableError::Exists { path } => PlanDirError::Exists { path },
+            DurableError::Unwritable {
+                path,
+                parent,
+                source,
+            } => PlanDirError::Unwritable {
+                path,
+                parent,
+                source,
+            },
+            DurableError::Io { path, source } => PlanDirError::Io { path, source },
+        }
+    }
 }
 
 /// Rows per row group of the plan's Parquet files; also how many rows are turned into Arrow
@@ -358,40 +383,10 @@ pub fn write_plan_dir(
     reports: &[ReportFile<'_>],
     created_at: DateTime<Utc>,
 ) -> Result<Value, PlanDirError> {
-    if out.exists() {
-        return Err(PlanDirError::Exists {
-            path: out.to_path_buf(),
-        });
-    }
-    let parent = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    fs::create_dir_all(&parent).map_err(io(&parent))?;
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "plan".into());
-    let tmp = parent.join(format!(
-        ".{name}.tmp-{}-{}",
-        std::process::id(),
-        created_at.timestamp_subsec_nanos()
-    ));
-    fs::create_dir(&tmp).map_err(io(&tmp))?;
-    let result = write_into(&tmp, plan, inputs, reports, created_at).and_then(|manifest| {
-        if out.exists() {
-            return Err(PlanDirError::Exists {
-                path: out.to_path_buf(),
-            });
-        }
-        fs::rename(&tmp, out).map_err(io(out))?;
-        sync_dir(&parent)?;
-        Ok(manifest)
-    });
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&tmp);
-    }
-    result
+    let staged = dirsnap_durable::StagedDir::create(out).map_err(PlanDirError::from)?;
+    let manifest = write_into(staged.path(), plan, inputs, reports, created_at)?;
+    staged.publish().map_err(PlanDirError::from)?;
+    Ok(manifest)
 }
 
 /// A file of the plan directory: name, sha256, bytes.
@@ -464,7 +459,6 @@ fn write_into(
     let mut mtext = serde_json::to_string_pretty(&manifest).unwrap_or_default();
     mtext.push('\n');
     write_synced(&dir.join("manifest.json"), mtext.as_bytes())?;
-    sync_dir(dir)?;
     Ok(manifest)
 }
 

@@ -51,6 +51,27 @@ pub enum SnapshotError {
     },
 }
 
+impl From<dirsnap_durable::DurableError> for SnapshotError {
+    fn from(e: dirsnap_durable::DurableError) -> Self {
+        use dirsnap_durable::DurableError;
+        match e {
+            DurableError::Exists { path } => SnapshotError::TargetExists { path },
+            DurableError::Unwritable {
+                path,
+                parent,
+                source,
+            } => SnapshotError::Io {
+                path,
+                source: std::io::Error::new(
+                    source.kind(),
+                    format!("cannot create it: {} is not a writable directory ({source})", parent.display()),
+                ),
+            },
+            DurableError::Io { path, source } => SnapshotError::Io { path, source },
+        }
+    }
+}
+
 impl SnapshotError {
     /// True when the input given by the user is at fault (exit 2), false for runtime
     /// failures such as a full disk (exit 1).

@@ -479,12 +479,11 @@ fn thread_plans(groups: &[usize], total: usize) -> Vec<(Vec<usize>, usize)> {
 /// decoders' own handle, so the bytes hashed are those of the file being decoded even if
 /// its path is replaced meanwhile.
 fn hash_file(source: &Positional, path: &Path) -> Result<String, SnapshotError> {
-    use std::os::unix::fs::FileExt;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut pos = 0u64;
     while pos < source.len {
-        let n = match source.file.read_at(&mut buf, pos) {
+        let n = match dirsnap_durable::read_at(&source.file, &mut buf, pos) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -518,8 +517,7 @@ struct PositionalRead {
 
 impl std::io::Read for PositionalRead {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        use std::os::unix::fs::FileExt;
-        let n = self.file.read_at(buf, self.pos)?;
+        let n = dirsnap_durable::read_at(&self.file, buf, self.pos)?;
         self.pos += n as u64;
         Ok(n)
     }
@@ -536,7 +534,6 @@ impl parquet::file::reader::ChunkReader for Positional {
     }
 
     fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
-        use std::os::unix::fs::FileExt;
         if start.saturating_add(length as u64) > self.len {
             return Err(parquet::errors::ParquetError::EOF(format!(
                 "a column chunk at {start} (+{length} bytes) is past the end of the file ({} bytes)",
@@ -544,7 +541,7 @@ impl parquet::file::reader::ChunkReader for Positional {
             )));
         }
         let mut buf = vec![0u8; length];
-        self.file.read_exact_at(&mut buf, start)?;
+        dirsnap_durable::read_exact_at(&self.file, &mut buf, start)?;
         Ok(Bytes::from(buf))
     }
 }

@@ -2,6 +2,7 @@
 //! target, each file is fsync'd, the manifest is written last, and one rename publishes the
 //! whole snapshot. A crash at any point leaves no directory at the target.
 
+use dirsnap_durable::StagedDir;
 use crate::error::SnapshotError;
 use crate::kinds::KindSpec;
 use crate::records::{Record, Table};
@@ -21,7 +22,7 @@ use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -268,8 +269,10 @@ pub struct SnapshotWriter<K: KindSpec> {
     users: Option<TableWriter>,
     groups: Option<TableWriter>,
     memberships: Option<TableWriter>,
-    committed: bool,
     _kind: PhantomData<K>,
+    // Last, so the table files are closed before an abandoned staging directory is removed
+    // (Windows refuses to delete open files).
+    staged: StagedDir,
 }
 
 impl<K: KindSpec> std::fmt::Debug for SnapshotWriter<K> {
@@ -285,29 +288,15 @@ impl<K: KindSpec> SnapshotWriter<K> {
     /// Starts a snapshot that will appear at `target` on commit. Fails if `target` exists.
     pub fn create(target: impl AsRef<Path>) -> Result<Self, SnapshotError> {
         let target = target.as_ref().to_path_buf();
-        if target.exists() {
-            return Err(SnapshotError::TargetExists { path: target });
-        }
-        let parent = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        fs::create_dir_all(&parent).map_err(|e| SnapshotError::io(&parent, e))?;
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "snapshot".into());
-        let nanos = Utc::now().timestamp_subsec_nanos();
-        let tmp = parent.join(format!(".{name}.tmp-{}-{nanos}", std::process::id()));
-        fs::create_dir(&tmp).map_err(|e| SnapshotError::io(&tmp, e))?;
+        let staged = StagedDir::create(&target).map_err(SnapshotError::from)?;
         Ok(SnapshotWriter {
             target,
-            tmp,
+            tmp: staged.path().to_path_buf(),
             users: None,
             groups: None,
             memberships: None,
-            committed: false,
             _kind: PhantomData,
+            staged,
         })
     }
 
@@ -377,28 +366,8 @@ impl<K: KindSpec> SnapshotWriter<K> {
             })?;
         text.push('\n');
         write_synced(&manifest_path, text.as_bytes())?;
-        sync_dir(&self.tmp)?;
-
-        if self.target.exists() {
-            return Err(SnapshotError::TargetExists {
-                path: self.target.clone(),
-            });
-        }
-        fs::rename(&self.tmp, &self.target).map_err(|e| SnapshotError::io(&self.target, e))?;
-        self.committed = true;
-        if let Some(parent) = self.target.parent().filter(|p| !p.as_os_str().is_empty()) {
-            sync_dir(parent)?;
-        }
+        self.staged.publish().map_err(SnapshotError::from)?;
         Ok(manifest)
-    }
-}
-
-impl<K: KindSpec> Drop for SnapshotWriter<K> {
-    fn drop(&mut self) {
-        if !self.committed {
-            // Abandoned (error or panic): leave nothing behind.
-            let _ = fs::remove_dir_all(&self.tmp);
-        }
     }
 }
 
@@ -419,13 +388,5 @@ fn write_table<R: Record>(
 
 /// Writes a small file and fsyncs it.
 pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), SnapshotError> {
-    let mut f = File::create(path).map_err(|e| SnapshotError::io(path, e))?;
-    f.write_all(bytes).map_err(|e| SnapshotError::io(path, e))?;
-    f.sync_all().map_err(|e| SnapshotError::io(path, e))
-}
-
-pub(crate) fn sync_dir(dir: &Path) -> Result<(), SnapshotError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| SnapshotError::io(dir, e))
+    dirsnap_durable::write_synced(path, bytes).map_err(SnapshotError::from)
 }
