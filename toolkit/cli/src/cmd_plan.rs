@@ -20,13 +20,7 @@ pub fn run(args: Args, _quiet: bool) -> Result<(), CliError> {
             args.format
         ))
     })?;
-    let dir = load_plan(&args.plan).map_err(|e| {
-        if e.is_invalid_input() {
-            CliError::Input(e.to_string())
-        } else {
-            CliError::Runtime(e.to_string())
-        }
-    })?;
+    let dir = load_plan(&args.plan)?;
     print!("{}", render(&dir.plan, format));
     Ok(())
 }

@@ -5,8 +5,6 @@
 //!   bounded concurrency and pacing, journaling every attempt and outcome (fsync'd) to
 //!   `PLAN/journal.jsonl`; running it again resumes from the journal and never applies an
 //!   action twice. A lock file refuses two replays of one plan at once.
-//! * [`verify`] (`--verify`) re-reads the objects the plan touched, reconciles the plan's own
-//!   inputs again over them and returns the actions still pending (convergence).
 //!
 //! docs/replay.md describes the behaviour for users.
 
@@ -15,7 +13,6 @@ pub mod journal;
 pub mod lock;
 mod plan_dir;
 mod stale;
-mod verify;
 
 pub use exec::{
     DeleteLimit, Failure, Outcome, PlannedRequest, Progress, ReplayOptions, ReplaySummary, Tally,
@@ -23,7 +20,6 @@ pub use exec::{
 };
 pub use plan_dir::{PlanDir, deps, load_plan};
 pub use stale::Drift;
-pub use verify::{Pending, Verification, VerifyOptions, check_verify_inputs, verify};
 
 use dirsnap_scim::ScimError;
 

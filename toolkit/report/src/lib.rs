@@ -2,13 +2,11 @@
 //!
 //! * [`files`]: the plan directory (`plan.json`, `actions.parquet`, `findings.parquet`,
 //!   `report.md`, `report.html`, `manifest.json`), written atomically, read back checked.
-//! * [`inputs`]: snapshots read the way the engine wants them (compact membership edges).
 //! * [`render`]: a plan as text (terminal), Markdown, HTML or JSON — summary counts first,
 //!   then findings, then actions grouped by kind, each with its reason.
 
 pub mod audit;
 pub mod files;
-pub mod inputs;
 pub mod render;
 
 pub use files::{
