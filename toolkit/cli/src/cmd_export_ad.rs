@@ -92,25 +92,16 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
         include_deleted: args.include_deleted,
         ca_file: args.ca_file.clone(),
     };
-    let to_cli = |e: dirsnap_ad::AdError| {
-        if e.is_invalid_input() {
-            CliError::Input(e.to_string())
-        } else {
-            CliError::Runtime(e.to_string())
-        }
-    };
     if args.explain {
-        let searches = dirsnap_ad::searches(&cfg, &options).map_err(to_cli)?;
-        let text = serde_json::to_string_pretty(&searches)
-            .map_err(|e| CliError::Runtime(e.to_string()))?;
+        let searches = dirsnap_ad::searches(&cfg, &options)?;
+        let text = serde_json::to_string_pretty(&searches)?;
         println!("{text}");
         return Ok(());
     }
     let Some(out) = args.out.clone() else {
         return Err(CliError::Input("--out SNAP is required".into()));
     };
-    let secrets = dirsnap_config::load_secrets(args.secret.as_deref(), &|k| std::env::var(k).ok())
-        .map_err(|e| CliError::Input(e.to_string()))?;
+    let secrets = dirsnap_config::load_secrets(args.secret.as_deref(), &|k| std::env::var(k).ok())?;
     let Some((password, _source)) = secrets.ad_password else {
         return Err(CliError::Input(format!(
             "no AD bind password: give --secret secret.yml with ad.ldap.server.password, or set {}",
@@ -122,13 +113,13 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
+        .map_err(CliError::system("cannot start the async runtime"))?;
     let progress = CliProgress::new(quiet);
     let result = runtime.block_on(dirsnap_ad::export(
         &cfg, &password, &out, &options, &progress,
     ));
     progress.finish();
-    let summary = result.map_err(to_cli)?;
+    let summary = result?;
     if !quiet {
         print_summary(&summary, &out, args.page_size);
     }

@@ -136,7 +136,7 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     };
     options.ca_file = args.ca_file.clone();
     options.timeout = Duration::from_secs(args.timeout.max(1));
-    let client = ScimClient::new(options).map_err(|e| CliError::Input(e.to_string()))?;
+    let client = ScimClient::new(options).map_err(CliError::ScimSetup)?;
     let export_options = ExportOptions {
         user_filter: config.iid.user_filter.as_ref().map(|f| f.value.clone()),
         group_filter: config.iid.group_filter.as_ref().map(|f| f.value.clone()),
@@ -155,13 +155,13 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
+        .map_err(CliError::system("cannot start the async runtime"))?;
     let result = runtime.block_on(export_iid(&client, &export_options, &bars));
     for b in [&bars.users, &bars.groups, &bars.members] {
         b.finish();
     }
     // Nothing has been written yet: a failed read leaves no snapshot.
-    let data = result.map_err(|e| CliError::Runtime(e.to_string()))?;
+    let data = result?;
 
     let host = client.base_url().host_str().map(str::to_string);
     let mut writer = SnapshotWriter::<Iid>::create(&args.out)?;

@@ -6,7 +6,7 @@ use crate::output::spinner;
 use dirsnap_m365::{
     CredentialInputs, CsvOptions, DEFAULT_AUTHORITY, DEFAULT_GRAPH_URL, DEFAULT_SCOPE,
     ENV_AUTHORITY, ENV_CLIENT_ID, ENV_CLIENT_SECRET, ENV_SCOPE, ENV_TENANT_ID, ExportReport,
-    GraphOptions, M365Error, Progress, Secret,
+    GraphOptions, Progress, Secret,
 };
 use indicatif::ProgressBar;
 use std::io::IsTerminal;
@@ -77,14 +77,6 @@ pub struct Args {
     pub json: bool,
 }
 
-fn cli_error(e: M365Error) -> CliError {
-    if e.is_invalid_input() {
-        CliError::Input(e.to_string())
-    } else {
-        CliError::Runtime(e.to_string())
-    }
-}
-
 pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let started = Instant::now();
@@ -92,15 +84,12 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
         Some(csv) => {
             let options = match &args.csv_encoding {
                 None => CsvOptions::default(),
-                Some(label) => CsvOptions::with_encoding_label(label).map_err(cli_error)?,
+                Some(label) => CsvOptions::with_encoding_label(label)?,
             };
             let pb = spinner(quiet, &format!("reading {}", csv.display()));
             let r = dirsnap_m365::import_csv(csv, options, &args.out);
             pb.finish_and_clear();
-            (
-                r.map_err(cli_error)?,
-                format!("admin center CSV {}", csv.display()),
-            )
+            (r?, format!("admin center CSV {}", csv.display()))
         }
         None => {
             let report = export_graph(&args, quiet)?;
@@ -129,9 +118,8 @@ fn export_graph(args: &Args, quiet: bool) -> Result<ExportReport, CliError> {
             scope: Some(args.scope.clone()),
         },
         |var| std::env::var(var).ok(),
-    )
-    .map_err(cli_error)?;
-    let mut options = GraphOptions::new(&args.graph_url, credentials).map_err(cli_error)?;
+    )?;
+    let mut options = GraphOptions::new(&args.graph_url, credentials)?;
     options.page_size = args.page_size;
     options.include_deleted = !args.no_deleted;
     options.timeout = Duration::from_secs(args.timeout);
@@ -140,13 +128,13 @@ fn export_graph(args: &Args, quiet: bool) -> Result<ExportReport, CliError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
+        .map_err(CliError::system("cannot start the async runtime"))?;
     let mut reporter = Reporter::new(quiet, &args.graph_url);
     let result = runtime.block_on(dirsnap_m365::export_graph(options, &args.out, &mut |p| {
         reporter.event(p)
     }));
     reporter.finish();
-    result.map_err(cli_error)
+    Ok(result?)
 }
 
 /// Progress: a spinner line on a terminal, plain stderr lines otherwise (at most one per few

@@ -3,9 +3,7 @@
 //! serves until SIGTERM or Ctrl-C, then writes `--dump-on-exit` if asked.
 
 use crate::error::CliError;
-use dirsnap_mock_scim::{
-    ClockSpec, FaultSpec, MockConfig, MockError, MockServer, Profile, TokenSpec,
-};
+use dirsnap_mock_scim::{ClockSpec, FaultSpec, MockConfig, MockServer, Profile, TokenSpec};
 use std::io::Write as _;
 use std::path::PathBuf;
 
@@ -54,16 +52,8 @@ pub struct Args {
     pub public_url: Option<String>,
 }
 
-fn mock_error(e: MockError) -> CliError {
-    if e.is_invalid_input() {
-        CliError::Input(e.to_string())
-    } else {
-        CliError::Runtime(e.to_string())
-    }
-}
-
 fn build_config(args: &Args) -> Result<MockConfig, CliError> {
-    let mut profile = Profile::named(&args.profile).map_err(mock_error)?;
+    let mut profile = Profile::named(&args.profile)?;
     if let Some(path) = &args.config {
         let config = dirsnap_config::load_config(path)?;
         profile
@@ -71,16 +61,15 @@ fn build_config(args: &Args) -> Result<MockConfig, CliError> {
             .map_err(|e| CliError::Input(format!("{}: dirsnap.profile: {e}", path.display())))?;
     }
     for assignment in &args.profile_set {
-        profile.apply_assignment(assignment).map_err(mock_error)?;
+        profile.apply_assignment(assignment)?;
     }
     let tokens = args
         .token
         .iter()
         .map(|t| TokenSpec::parse(t))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(mock_error)?;
-    let faults = FaultSpec::parse_all(&args.fault).map_err(mock_error)?;
-    let clock = ClockSpec::parse(&args.clock).map_err(mock_error)?;
+        .collect::<Result<Vec<_>, _>>()?;
+    let faults = FaultSpec::parse_all(&args.fault)?;
+    let clock = ClockSpec::parse(&args.clock)?;
     if let Some(out) = &args.dump_on_exit {
         // Refuse now rather than after a long session whose state would then be lost.
         if out.exists() {
@@ -116,11 +105,11 @@ async fn wait_for_stop() -> Result<&'static str, CliError> {
     #[cfg(unix)]
     {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .map_err(|e| CliError::Runtime(format!("cannot watch SIGTERM: {e}")))?;
+            .map_err(CliError::system("cannot watch SIGTERM"))?;
         tokio::select! {
             _ = term.recv() => Ok("SIGTERM"),
             r = tokio::signal::ctrl_c() => r.map(|_| "Ctrl-C")
-                .map_err(|e| CliError::Runtime(format!("cannot watch Ctrl-C: {e}"))),
+                .map_err(CliError::system("cannot watch Ctrl-C")),
         }
     }
     #[cfg(not(unix))]
@@ -128,7 +117,7 @@ async fn wait_for_stop() -> Result<&'static str, CliError> {
         tokio::signal::ctrl_c()
             .await
             .map(|_| "Ctrl-C")
-            .map_err(|e| CliError::Runtime(format!("cannot watch Ctrl-C: {e}")))
+            .map_err(CliError::system("cannot watch Ctrl-C"))
     }
 }
 
@@ -139,11 +128,11 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| CliError::Runtime(format!("cannot start the runtime: {e}")))?;
+        .map_err(CliError::system("cannot start the runtime"))?;
     runtime.block_on(async move {
         let mut server = MockServer::start(config, &args.listen)
             .await
-            .map_err(mock_error)?;
+            ?;
         // The URL on stdout is the command's output (scripts read it with port 0).
         let mut stdout = std::io::stdout();
         let _ = writeln!(stdout, "{}", server.url());
@@ -167,7 +156,7 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
         server.shutdown().await;
         let stats = server.stats();
         let dump = match &args.dump_on_exit {
-            Some(out) => Some((out.clone(), server.dump_snapshot(out).map_err(mock_error)?)),
+            Some(out) => Some((out.clone(), server.dump_snapshot(out)?)),
             None => None,
         };
         if !quiet {

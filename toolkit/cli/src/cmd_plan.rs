@@ -1,7 +1,8 @@
 //! `dirsnap plan show PLAN --format text|json|markdown|html`.
 
 use crate::error::CliError;
-use dirsnap_report::{Format, load_plan, render};
+use dirsnap_plan::load_plan;
+use dirsnap_report::{Format, render};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -20,13 +21,7 @@ pub fn run(args: Args, _quiet: bool) -> Result<(), CliError> {
             args.format
         ))
     })?;
-    let dir = load_plan(&args.plan).map_err(|e| {
-        if e.is_invalid_input() {
-            CliError::Input(e.to_string())
-        } else {
-            CliError::Runtime(e.to_string())
-        }
-    })?;
+    let dir = load_plan(&args.plan)?;
     print!("{}", render(&dir.plan, format));
     Ok(())
 }

@@ -3,12 +3,11 @@
 
 use crate::error::CliError;
 use crate::output::ActionsBar;
+use dirsnap_app::verify::{Verification, VerifyOptions, check_inputs, verify};
 use dirsnap_config::{Threshold, load_config, load_secrets};
 use dirsnap_model::scim_json::LinkingIdPath;
-use dirsnap_replay::{
-    DeleteLimit, ReplayError, ReplayOptions, ReplaySummary, Verification, VerifyOptions,
-    check_verify_inputs, load_plan, replay, verify,
-};
+use dirsnap_plan::load_plan;
+use dirsnap_replay::{DeleteLimit, ReplayError, ReplayOptions, ReplaySummary, replay};
 use dirsnap_scim::{ClientOptions, ScimClient};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -175,9 +174,8 @@ fn print_summary(s: &ReplaySummary) {
 
 pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     let config = load_config(&args.config)?;
-    let plan = load_plan(&args.plan).map_err(|e| CliError::Input(e.to_string()))?;
-    let secrets = load_secrets(args.secret.as_deref(), &|k| std::env::var(k).ok())
-        .map_err(|e| CliError::Input(e.to_string()))?;
+    let plan = load_plan(&args.plan)?;
+    let secrets = load_secrets(args.secret.as_deref(), &|k| std::env::var(k).ok())?;
     let Some((token, _source)) = secrets.iid_token else {
         return Err(CliError::Input(
             "no IIJ ID access token: set DIRSNAP_IID_TOKEN or pass --secret secret.yml \
@@ -215,7 +213,7 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     };
     client_options.ca_file = args.ca_file.clone();
     client_options.timeout = Duration::from_secs(args.timeout.max(1));
-    let client = ScimClient::new(client_options).map_err(|e| CliError::Input(e.to_string()))?;
+    let client = ScimClient::new(client_options).map_err(CliError::ScimSetup)?;
     let verify_options = VerifyOptions {
         config: Some(config.clone()),
         linking_id: options.linking_id.clone(),
@@ -229,14 +227,14 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
         }
         // Before anything is applied: a verification that cannot run must not be found out
         // after the writes.
-        check_verify_inputs(&plan, &verify_options).map_err(|e| CliError::Input(e.to_string()))?;
+        check_inputs(&plan, &verify_options)?;
     }
 
     let bar = ActionsBar::new(quiet || args.dry_run, "actions");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
+        .map_err(CliError::system("cannot start the async runtime"))?;
     let result = runtime.block_on(replay(&client, &plan, &options, &bar));
     bar.finish();
     match result {
@@ -268,9 +266,7 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
                 print_summary(&s);
             }
             let verification = if args.verify {
-                let v = runtime
-                    .block_on(verify(&client, &plan, &verify_options, &s.failures))
-                    .map_err(verify_error)?;
+                let v = runtime.block_on(verify(&client, &plan, &verify_options, &s.failures))?;
                 if !quiet || !v.converged() {
                     print_verification(&v);
                 }
@@ -280,7 +276,7 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
             };
             let failed = s.total().failed + s.total().skipped;
             if failed > 0 {
-                return Err(CliError::Runtime(format!(
+                return Err(CliError::Failed(format!(
                     "{failed} action(s) failed or were skipped (see above and the journal); \
                      fix the cause and run the same command again to retry only those: {}",
                     resume_command()
@@ -289,7 +285,7 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
             if let Some(v) = verification
                 && !v.converged()
             {
-                return Err(CliError::Runtime(format!(
+                return Err(CliError::Failed(format!(
                     "every action was applied, but the tenant did not converge: {} action(s) \
                      are still pending (listed above). Running the same command again sends \
                      nothing (the journal says done); read why, then reconcile again from a \
@@ -320,18 +316,6 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
                     .display()
             )))
         }
-        Err(e) => Err(verify_error(e)),
-    }
-}
-
-fn verify_error(e: ReplayError) -> CliError {
-    match e {
-        ReplayError::Stopped { reason, .. } => CliError::Stopped(format!(
-            "{reason}\nthe IIJ ID access token has expired or lacks a read scope \
-             (escim_read_users, escim_read_groups); renew it and run the same command again"
-        )),
-        e @ (ReplayError::Plan(_) | ReplayError::Stale(_)) => CliError::Input(e.to_string()),
-        e @ ReplayError::Blocked(_) => CliError::Blocked(e.to_string()),
-        e => CliError::Runtime(e.to_string()),
+        Err(e) => Err(e.into()),
     }
 }

@@ -21,7 +21,7 @@ pub fn run(path: &Path, as_json: bool, sample: usize, quiet: bool) -> Result<(),
     let samples = samples(&data, sample);
     let m = snapshot.manifest();
     if as_json {
-        let mut out = serde_json::to_value(m).map_err(|e| CliError::Runtime(e.to_string()))?;
+        let mut out = serde_json::to_value(m)?;
         if let Value::Object(obj) = &mut out {
             obj.remove("config");
             obj.insert("path".into(), json!(path.display().to_string()));

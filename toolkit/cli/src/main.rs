@@ -1,5 +1,5 @@
 //! `dirsnap`: the command line. Parsing, progress, output and exit codes live here; the work
-//! is done by the library crates.
+//! is done by the library crates, the workflows by `dirsnap-app`.
 
 mod cmd_audit;
 mod cmd_check;
@@ -127,11 +127,8 @@ fn main() -> ExitCode {
         Command::Audit(args) => cmd_audit::run(args, cli.quiet),
         Command::Simulate(args) => cmd_simulate::run(args, cli.quiet),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(e.exit_code())
-        }
+    if let Err(e) = &result {
+        eprintln!("error: {e}");
     }
+    ExitCode::from(error::exit_code(&result))
 }

@@ -32,6 +32,46 @@ pub fn spinner(quiet: bool, message: &str) -> ProgressBar {
     pb
 }
 
+/// A workflow's steps as one spinner on a terminal (its message follows the step), and its
+/// replays as a bar of actions.
+pub struct Steps {
+    quiet: bool,
+    current: std::sync::Mutex<Option<ProgressBar>>,
+}
+
+impl Steps {
+    pub fn new(quiet: bool) -> Steps {
+        Steps {
+            quiet,
+            current: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+impl dirsnap_app::Progress for Steps {
+    fn step(&self, what: &str) {
+        let Ok(mut current) = self.current.lock() else {
+            return;
+        };
+        match current.as_ref() {
+            Some(pb) => pb.set_message(what.to_string()),
+            None => *current = Some(spinner(self.quiet, what)),
+        }
+    }
+
+    fn step_done(&self) {
+        if let Ok(mut current) = self.current.lock()
+            && let Some(pb) = current.take()
+        {
+            pb.finish_and_clear();
+        }
+    }
+
+    fn actions(&self, what: &str) -> Box<dyn dirsnap_replay::Progress + '_> {
+        Box::new(ActionsBar::new(self.quiet, what))
+    }
+}
+
 /// Progress of one phase with a known total: a bar on a terminal, a plain log line every few
 /// seconds (and at the end) otherwise, nothing with --quiet.
 pub struct Phase {
@@ -108,13 +148,19 @@ impl ActionsBar {
     }
 }
 
+impl Drop for ActionsBar {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
 impl dirsnap_replay::Progress for ActionsBar {
     fn start(&self, total: u64) {
         self.total
             .store(total, std::sync::atomic::Ordering::Relaxed);
         self.phase.update(0, total);
     }
-    fn done(&self, _op: dirsnap_reconcile::Op, _outcome: &dirsnap_replay::Outcome) {
+    fn done(&self, _op: dirsnap_plan::Op, _outcome: &dirsnap_replay::Outcome) {
         use std::sync::atomic::Ordering::Relaxed;
         let d = self.done.fetch_add(1, Relaxed) + 1;
         self.phase.update(d, self.total.load(Relaxed));

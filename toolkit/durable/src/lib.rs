@@ -72,9 +72,7 @@ pub fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), DurableError> {
 pub fn sync_dir(dir: &Path) -> Result<(), DurableError> {
     #[cfg(unix)]
     {
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io(dir))
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
     }
     #[cfg(not(unix))]
     {

@@ -32,8 +32,3 @@ pub use key::{EdgeRef, Edges, Key, MemberEdge, edges};
 // The plan contract under the names the engine's modules use.
 use dirsnap_plan as plan;
 use dirsnap_plan::{codes as findings, digest};
-// Transitional: callers still naming plan types through the engine.
-pub use dirsnap_plan::{
-    Action, ActionJson, Change, Confidence, Finding, InputDigest, InstanceInfo, Keys, MemberRef,
-    Mode, Op, PLAN_SCHEMA_VERSION, PatchOp, Plan, Request, Resource, Severity, Skipped, Summary,
-};

@@ -5,7 +5,7 @@
 
 mod common;
 use common::*;
-use dirsnap_reconcile::{Mode, Op, Severity};
+use dirsnap_plan::{Mode, Op, Severity};
 
 fn demo() -> (Setup, Iid, Iid, Ad) {
     let dir = root().join("fixtures/demo");
@@ -64,7 +64,7 @@ fn demo_recovery_plan_tells_the_story() {
     // objectGUID → collision predicted, low confidence).
     let m = findings(&plan, "M365_RECREATE_COLLISION");
     assert_eq!(m.len(), 1);
-    assert_eq!(m[0].confidence, dirsnap_reconcile::Confidence::Low);
+    assert_eq!(m[0].confidence, dirsnap_plan::Confidence::Low);
     // console_edit (yuki: title 主任; hina: displayName / givenName) is reverted to AD values
     // in recovery mode.
     assert_eq!(

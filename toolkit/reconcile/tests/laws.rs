@@ -9,9 +9,9 @@ use common::scenario::{
     AdGroupSpec, AdSpec, AdUserSpec, BuildAd, BuildIid, IidGroupSpec, IidSpec, IidUserSpec,
 };
 use common::*;
+use dirsnap_plan::{Op, Plan};
 use dirsnap_reconcile::apply::{IidState, apply_plan};
 use dirsnap_reconcile::profile::Profile;
-use dirsnap_reconcile::{Op, Plan};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 
@@ -332,7 +332,7 @@ proptest! {
         let b = build(&w, false);
         let plan = plan_of(&b);
         if let Some(owned) = owned_user_ids(&b) {
-            for a in plan.actions.iter().filter(|a| a.op.resource() == dirsnap_reconcile::Resource::User) {
+            for a in plan.actions.iter().filter(|a| a.op.resource() == dirsnap_plan::Resource::User) {
                 if let Some(t) = &a.target {
                     prop_assert!(owned.contains(t), "action {} targets unowned user {}", a.seq, t);
                 }
@@ -340,7 +340,7 @@ proptest! {
         }
         if b.setups[0].config.iid.group_filter.is_some() {
             // The filter excludes G2.
-            for a in plan.actions.iter().filter(|a| a.op.resource() == dirsnap_reconcile::Resource::Group) {
+            for a in plan.actions.iter().filter(|a| a.op.resource() == dirsnap_plan::Resource::Group) {
                 if let Some(t) = &a.target {
                     let g = b.iid.groups.iter().find(|g| &g.id == t).unwrap();
                     prop_assert_ne!(&g.display_name, "G2");

@@ -5,7 +5,7 @@
 mod common;
 use common::*;
 
-fn scenario(name: &str) -> dirsnap_reconcile::Plan {
+fn scenario(name: &str) -> dirsnap_plan::Plan {
     scenario::run_file(
         &root()
             .join("fixtures/scenarios")

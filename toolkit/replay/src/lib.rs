@@ -1,12 +1,10 @@
 //! Replay: executes exactly the actions of a reviewed plan against a SCIM endpoint (SPEC §6).
 //!
-//! * [`load_plan`] (dirsnap-plan's) reads and verifies a plan directory.
+//! * `dirsnap_plan::load_plan` reads and verifies a plan directory.
 //! * [`replay`] checks the plan is not stale, then runs the actions in dependency order with
 //!   bounded concurrency and pacing, journaling every attempt and outcome (fsync'd) to
 //!   `PLAN/journal.jsonl`; running it again resumes from the journal and never applies an
 //!   action twice. A lock file refuses two replays of one plan at once.
-//! * [`verify`] (`--verify`) re-reads the objects the plan touched, reconciles the plan's own
-//!   inputs again over them and returns the actions still pending (convergence).
 //!
 //! docs/replay.md describes the behaviour for users.
 
@@ -14,15 +12,12 @@ mod exec;
 pub mod journal;
 pub mod lock;
 mod stale;
-mod verify;
 
-pub use dirsnap_plan::{PlanDir, load_plan};
 pub use exec::{
     DeleteLimit, Failure, Outcome, PlannedRequest, Progress, ReplayOptions, ReplaySummary, Tally,
     replay,
 };
 pub use stale::Drift;
-pub use verify::{Pending, Verification, VerifyOptions, check_verify_inputs, verify};
 
 use dirsnap_scim::ScimError;
 

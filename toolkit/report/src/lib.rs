@@ -5,24 +5,16 @@
 //! * [`render`]: the plan views; [`plan_reports`] are the two of them a plan directory holds
 //!   (`report.md`, `report.html`), and [`write_plan_dir`] writes a plan directory with them.
 //! * [`audit`]: the "safe to run recovery mode?" report.
-//! * [`inputs`]: snapshots read the way the engine wants them (transitional: belongs below the
-//!   CLI with the other workflows).
 //!
 //! The plan directory itself (files, manifest, checksums) is dirsnap-plan's.
 
 pub mod audit;
-pub mod inputs;
 pub mod render;
 
 pub use render::{Format, render};
 
-// Transitional: callers that still reach the plan directory through the report crate.
-pub use dirsnap_plan::{
-    InputRef, PlanDir, PlanDirError as ReportError, load_plan, manifest_digest,
-};
-
 use chrono::{DateTime, Utc};
-use dirsnap_plan::{Plan, PlanDirError, ReportFile};
+use dirsnap_plan::{InputRef, Plan, PlanDirError, ReportFile};
 use std::path::Path;
 
 fn markdown(plan: &Plan, out: &mut dyn std::fmt::Write) -> std::fmt::Result {

@@ -3,10 +3,11 @@
 //! they print.
 
 use chrono::{TimeZone, Utc};
-use dirsnap_reconcile::{
+use dirsnap_plan::load_plan;
+use dirsnap_plan::{
     Action, Confidence, Finding, Mode, Op, PLAN_SCHEMA_VERSION, Plan, Request, Resource, Severity,
 };
-use dirsnap_report::{Format, load_plan, render, write_plan_dir};
+use dirsnap_report::{Format, render, write_plan_dir};
 
 fn plan() -> Plan {
     let mut p = Plan {

@@ -64,7 +64,10 @@ impl From<dirsnap_durable::DurableError> for SnapshotError {
                 path,
                 source: std::io::Error::new(
                     source.kind(),
-                    format!("cannot create it: {} is not a writable directory ({source})", parent.display()),
+                    format!(
+                        "cannot create it: {} is not a writable directory ({source})",
+                        parent.display()
+                    ),
                 ),
             },
             DurableError::Io { path, source } => SnapshotError::Io { path, source },

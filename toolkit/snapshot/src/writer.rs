@@ -2,13 +2,13 @@
 //! target, each file is fsync'd, the manifest is written last, and one rename publishes the
 //! whole snapshot. A crash at any point leaves no directory at the target.
 
-use dirsnap_durable::StagedDir;
 use crate::error::SnapshotError;
 use crate::kinds::KindSpec;
 use crate::records::{Record, Table};
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
 use chrono::{DateTime, Utc};
+use dirsnap_durable::StagedDir;
 use dirsnap_model::{
     Counts, FileEntry, Filters, Manifest, Membership, SCHEMA_VERSION, Source, ToolInfo,
 };

@@ -4,9 +4,8 @@
 use chrono::{DateTime, Utc};
 use dirsnap_config::DsConfig;
 use dirsnap_model::{AdGroup, AdUser, Filters, IidGroup, IidUser, M365User, Membership};
-use dirsnap_reconcile::{
-    Action, AdSnapshot, Finding, IidSnapshot, Inputs, Instance, Mode, Op, Plan,
-};
+use dirsnap_plan::{Action, Finding, Mode, Op, Plan};
+use dirsnap_reconcile::{AdSnapshot, IidSnapshot, Inputs, Instance};
 use std::path::{Path, PathBuf};
 
 pub fn root() -> PathBuf {

@@ -1,0 +1,220 @@
+//! `simulate`: reconcile → replay the plan onto an in-process mock IIJ ID seeded from the IID
+//! snapshot → dump the mock → reconcile again. The simulation converges when the second plan
+//! has no action; everything it did is left under OUT for review.
+//!
+//! The post-replay state is the mock's own store, not a SCIM export: IIJ ID hides users in
+//! pending deletion from SCIM reads (assumption MK2), and the second reconcile must see them to
+//! say what Directory Sync's next run would do about them (docs/guide.md, "simulate").
+
+use crate::error::AppError;
+use crate::inputs::{Options, Sources};
+use crate::progress::Progress;
+use crate::reconcile::{self, Computed};
+use dirsnap_config::Secret;
+use dirsnap_mock_scim::{MockConfig, MockServer, Profile, TokenSpec};
+use dirsnap_plan::{Mode, Plan};
+use dirsnap_replay::{DeleteLimit, ReplayOptions, ReplaySummary};
+use dirsnap_scim::{ClientOptions, ScimClient};
+use serde_json::json;
+use std::path::Path;
+
+/// The verdicts of a simulation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    /// The second plan has no action.
+    pub converged: bool,
+    /// Blocking findings of the first plan.
+    pub blocked: usize,
+}
+
+/// What a simulation did, as written under OUT.
+#[derive(Debug)]
+pub struct Simulation {
+    pub plan: Plan,
+    pub replay: ReplaySummary,
+    /// The plan against the mock after the replay.
+    pub second: Plan,
+    pub verdict: Verdict,
+    /// `simulation.json`'s text.
+    pub json: String,
+}
+
+/// The second plan: the same AD against the mock after the replay. The mock holds the whole
+/// truth then: no cache, no Microsoft 365 (its findings are not actions, and its state after
+/// a sync is not simulated), the same instant; thresholds are the first plan's business.
+fn second_sources(given: &Sources, after: &Path, plan: &Plan) -> (Sources, Options) {
+    let sources = Sources {
+        iid: after.to_path_buf(),
+        m365: None,
+        previous_iid: None,
+        as_of: Some(plan.as_of),
+        ..given.clone()
+    };
+    let options = Options {
+        mode: Some(Mode::Recovery),
+        secret: None,
+        allow_thresholds: vec!["all".into()],
+    };
+    (sources, options)
+}
+
+/// `dirsnap simulate`: `out` must not exist. The first plan is computed exactly as
+/// `reconcile` computes it from `sources` and `options`; `concurrency` requests are in flight
+/// against the mock at once.
+pub fn run(
+    given: &Sources,
+    options: &Options,
+    concurrency: usize,
+    out: &Path,
+    progress: &dyn Progress,
+) -> Result<Simulation, AppError> {
+    if out.exists() {
+        return Err(AppError::OutputExists {
+            path: out.to_path_buf(),
+        });
+    }
+    let config = dirsnap_config::load_config(&given.config)?;
+    let started = std::time::Instant::now();
+
+    // 1. The plan, exactly as `reconcile` computes it.
+    let Computed { plan, inputs } = reconcile::compute(given, options, progress)?;
+    std::fs::create_dir_all(out).map_err(|source| AppError::CreateDir {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let plan_dir = out.join("plan");
+    reconcile::write_plan(&plan_dir, &plan, &inputs.refs, progress)?;
+    drop(inputs);
+
+    // 2. A mock IIJ ID with the config's profile rules, seeded from the IID snapshot.
+    let mut profile = Profile::iij();
+    profile
+        .apply(&config.dirsnap.profile)
+        .map_err(|source| AppError::MockProfile {
+            path: given.config.clone(),
+            source,
+        })?;
+    // The replay writes the linking ID where the mock keeps it: one parse of the profile key.
+    let linking_id = profile.linking_id.clone();
+    let token = format!("simulate-{}", std::process::id());
+    let mut mock_config = MockConfig::with_profile(profile);
+    mock_config.tokens.push(TokenSpec::new(token.clone()));
+    mock_config.seed_snapshot = Some(given.iid.clone());
+    let mut server = MockServer::spawn(mock_config, "127.0.0.1:0")
+        .map_err(|source| AppError::MockStart { source })?;
+    tracing::info!(
+        url = server.url(),
+        "mock IIJ ID seeded from {}",
+        given.iid.display()
+    );
+
+    // 3. Replay the plan onto it. Thresholds and blocking findings are the verdict's business,
+    // not a reason to stop half way; the mock starts from the IID snapshot, so no staleness.
+    let replay_options = ReplayOptions {
+        concurrency: concurrency.max(1),
+        delete_limit: DeleteLimit::Total(u64::MAX),
+        force_stale: true,
+        allow_blocked: true,
+        linking_id,
+        ..ReplayOptions::default()
+    };
+    let client = ScimClient::new(ClientOptions::new(server.url(), Secret::new(token)))
+        .map_err(|source| AppError::MockClient { source })?;
+    let loaded =
+        dirsnap_plan::load_plan(&plan_dir).map_err(|source| AppError::ReloadPlan { source })?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(AppError::AsyncRuntime)?;
+    let bar = progress.actions("replaying onto the mock");
+    let replayed = rt.block_on(dirsnap_replay::replay(
+        &client,
+        &loaded,
+        &replay_options,
+        &*bar,
+    ));
+    drop(bar);
+    let summary: ReplaySummary = match replayed {
+        Ok(s) => s,
+        Err(dirsnap_replay::ReplayError::Stopped { summary, .. }) => *summary,
+        Err(source) => return Err(AppError::MockReplay { source }),
+    };
+
+    // 4. The mock's state after the replay, then the second plan.
+    let after = out.join("iid-after");
+    server
+        .dump_snapshot(&after)
+        .map_err(|source| AppError::MockDump {
+            path: after.clone(),
+            source,
+        })?;
+    server.stop();
+    let (sources, second_options) = second_sources(given, &after, &plan);
+    let Computed {
+        plan: second,
+        inputs: second_inputs,
+    } = reconcile::compute(&sources, &second_options, progress)?;
+    reconcile::write_plan(
+        &out.join("plan-after"),
+        &second,
+        &second_inputs.refs,
+        progress,
+    )?;
+    drop(second_inputs);
+
+    let verdict = Verdict {
+        converged: second.actions.is_empty(),
+        blocked: plan.findings.iter().filter(|f| f.blocks()).count(),
+    };
+    let report = report_json(out, &plan, &summary, &second, &verdict, started.elapsed());
+    let path = out.join("simulation.json");
+    let json = serde_json::to_string_pretty(&report).map_err(|source| AppError::Encode {
+        path: path.clone(),
+        source,
+    })? + "\n";
+    // Written last and renamed into place: its presence means the simulation ran to the end.
+    let tmp = out.join(".simulation.json.tmp");
+    std::fs::write(&tmp, &json)
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|source| AppError::Io { path, source })?;
+    Ok(Simulation {
+        plan,
+        replay: summary,
+        second,
+        verdict,
+        json,
+    })
+}
+
+/// `simulation.json`: the verdicts, where everything is, and what each step did.
+fn report_json(
+    out: &Path,
+    plan: &Plan,
+    s: &ReplaySummary,
+    second: &Plan,
+    v: &Verdict,
+    elapsed: std::time::Duration,
+) -> serde_json::Value {
+    let t = s.total();
+    json!({
+        "converged": v.converged,
+        "blocked": v.blocked > 0,
+        "plan": out.join("plan").display().to_string(),
+        "report": out.join("plan/report.html").display().to_string(),
+        "post_replay_snapshot": out.join("iid-after").display().to_string(),
+        "second_plan": out.join("plan-after").display().to_string(),
+        "first": {"actions": plan.summary.actions, "by_op": plan.summary.by_op,
+                  "findings": plan.summary.findings, "by_severity": plan.summary.by_severity,
+                  "blocking_findings": v.blocked},
+        "replay": {"applied": t.applied, "already_done": t.already_done, "failed": t.failed,
+                   "skipped": t.skipped, "seconds": s.elapsed.as_secs_f64(),
+                   "failures": s.failures.iter().map(|f| json!({
+                       "seq": f.seq, "op": f.op.as_str(), "subject": f.subject,
+                       "status": f.status, "message": f.message})).collect::<Vec<_>>()},
+        "not_converged": second.actions.iter().map(|a| json!({
+            "op": a.op.as_str(), "subject": a.user_name.as_deref().or(a.display_name.as_deref()),
+            "rule": a.rule, "reason": a.reason})).collect::<Vec<_>>(),
+        "seconds": elapsed.as_secs_f64(),
+    })
+}
