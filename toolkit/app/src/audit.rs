@@ -2,13 +2,14 @@
 //! recovery-mode plan (and, with a previous IIJ ID snapshot, the normal-mode one for console
 //! drift), then writes OUT/{audit.md, audit.html, audit.json, recovery-plan/} atomically.
 
+use dirsnap_durable::StagedDir;
 use crate::error::AppError;
 use crate::inputs::{Options, Sources};
 use crate::progress::Progress;
 use crate::reconcile::{self, Computed};
 use dirsnap_plan::Mode;
 use dirsnap_report::audit::{self, AuditInput, PendingUser};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// What the audit accepts without calling it "not safe".
 #[derive(Debug, Clone, Default)]
@@ -98,38 +99,21 @@ pub fn run(
         source,
     })? + "\n";
 
-    // Everything in a temporary sibling, renamed into place at the end: never half a report.
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "audit".into());
-    let tmp = out.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+    // Everything in a hidden sibling, published by one rename: never half a report.
+    let staged = StagedDir::create(out)?;
+    reconcile::write_plan(
+        &staged.path().join("recovery-plan"),
+        &recovery,
+        &refs,
+        progress,
+    )?;
+    for (file, text) in [
+        ("audit.md", audit::markdown(&report)),
+        ("audit.html", audit::html(&report)),
+        ("audit.json", json.clone()),
+    ] {
+        dirsnap_durable::write_synced(&staged.path().join(file), text.as_bytes())?;
     }
-    std::fs::create_dir_all(&tmp).map_err(io(&tmp))?;
-    let written = (|| {
-        reconcile::write_plan(&tmp.join("recovery-plan"), &recovery, &refs, progress)?;
-        for (file, text) in [
-            ("audit.md", audit::markdown(&report)),
-            ("audit.html", audit::html(&report)),
-            ("audit.json", json.clone()),
-        ] {
-            let p = tmp.join(file);
-            std::fs::write(&p, text).map_err(io(&p))?;
-        }
-        std::fs::rename(&tmp, out).map_err(io(out))
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_dir_all(&tmp);
-        return Err(e);
-    }
+    staged.publish()?;
     Ok(Audited { report, json })
-}
-
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> AppError + '_ {
-    move |source| AppError::Io {
-        path: PathBuf::from(path),
-        source,
-    }
 }

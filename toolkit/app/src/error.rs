@@ -179,12 +179,9 @@ pub enum AppError {
         #[source]
         source: std::io::Error,
     },
-    #[error("{path}: cannot create: {source}")]
-    CreateDir {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    /// Creating, writing or publishing an output directory (`--out`).
+    #[error(transparent)]
+    Output(#[from] dirsnap_durable::DurableError),
     #[error("{path}: {source}")]
     Encode {
         path: PathBuf,

@@ -6,6 +6,8 @@
 //! pending deletion from SCIM reads (assumption MK2), and the second reconcile must see them to
 //! say what Directory Sync's next run would do about them (docs/guide.md, "simulate").
 
+use dirsnap_durable::StagedDir;
+use dirsnap_plan::InputRef;
 use crate::error::AppError;
 use crate::inputs::{Options, Sources};
 use crate::progress::Progress;
@@ -76,13 +78,13 @@ pub fn run(
     let config = dirsnap_config::load_config(&given.config)?;
     let started = std::time::Instant::now();
 
-    // 1. The plan, exactly as `reconcile` computes it.
+    // 1. The plan, exactly as `reconcile` computes it. Everything is written into a hidden
+    // sibling of `out`, published by one rename at the end: an interrupted simulation leaves
+    // nothing a rerun would refuse.
     let Computed { plan, inputs } = reconcile::compute(given, options, progress)?;
-    std::fs::create_dir_all(out).map_err(|source| AppError::CreateDir {
-        path: out.to_path_buf(),
-        source,
-    })?;
-    let plan_dir = out.join("plan");
+    let staged = StagedDir::create(out)?;
+    let work = staged.path().to_path_buf();
+    let plan_dir = work.join("plan");
     reconcile::write_plan(&plan_dir, &plan, &inputs.refs, progress)?;
     drop(inputs);
 
@@ -142,7 +144,7 @@ pub fn run(
     };
 
     // 4. The mock's state after the replay, then the second plan.
-    let after = out.join("iid-after");
+    let after = work.join("iid-after");
     server
         .dump_snapshot(&after)
         .map_err(|source| AppError::MockDump {
@@ -155,12 +157,13 @@ pub fn run(
         plan: second,
         inputs: second_inputs,
     } = reconcile::compute(&sources, &second_options, progress)?;
-    reconcile::write_plan(
-        &out.join("plan-after"),
-        &second,
-        &second_inputs.refs,
-        progress,
-    )?;
+    // The second plan records where its IIJ ID input will be once published.
+    let refs: Vec<InputRef> = second_inputs
+        .refs
+        .iter()
+        .map(|r| relocated(r, &work, out))
+        .collect();
+    reconcile::write_plan(&work.join("plan-after"), &second, &refs, progress)?;
     drop(second_inputs);
 
     let verdict = Verdict {
@@ -168,16 +171,12 @@ pub fn run(
         blocked: plan.findings.iter().filter(|f| f.blocks()).count(),
     };
     let report = report_json(out, &plan, &summary, &second, &verdict, started.elapsed());
-    let path = out.join("simulation.json");
     let json = serde_json::to_string_pretty(&report).map_err(|source| AppError::Encode {
-        path: path.clone(),
+        path: out.join("simulation.json"),
         source,
     })? + "\n";
-    // Written last and renamed into place: its presence means the simulation ran to the end.
-    let tmp = out.join(".simulation.json.tmp");
-    std::fs::write(&tmp, &json)
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|source| AppError::Io { path, source })?;
+    dirsnap_durable::write_synced(&work.join("simulation.json"), json.as_bytes())?;
+    staged.publish()?;
     Ok(Simulation {
         plan,
         replay: summary,
@@ -185,6 +184,17 @@ pub fn run(
         verdict,
         json,
     })
+}
+
+/// `r` with a path under `from` moved under `to`.
+fn relocated(r: &InputRef, from: &Path, to: &Path) -> InputRef {
+    let path = Path::new(&r.path)
+        .strip_prefix(from)
+        .map_or_else(|_| r.path.clone(), |rest| to.join(rest).display().to_string());
+    InputRef {
+        path,
+        ..r.clone()
+    }
 }
 
 /// `simulation.json`: the verdicts, where everything is, and what each step did.

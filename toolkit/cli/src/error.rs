@@ -136,7 +136,7 @@ pub fn exit_code(result: &Result<(), CliError>) -> u8 {
             | AppError::MockReplay { .. }
             | AppError::MockDump { .. }
             | AppError::Io { .. }
-            | AppError::CreateDir { .. }
+            | AppError::Output(_)
             | AppError::Encode { .. }
             | AppError::AsyncRuntime(_) => RUNTIME,
         },
