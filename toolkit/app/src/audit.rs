@@ -2,11 +2,11 @@
 //! recovery-mode plan (and, with a previous IIJ ID snapshot, the normal-mode one for console
 //! drift), then writes OUT/{audit.md, audit.html, audit.json, recovery-plan/} atomically.
 
-use dirsnap_durable::StagedDir;
 use crate::error::AppError;
 use crate::inputs::{Options, Sources};
 use crate::progress::Progress;
 use crate::reconcile::{self, Computed};
+use dirsnap_durable::StagedDir;
 use dirsnap_plan::Mode;
 use dirsnap_report::audit::{self, AuditInput, PendingUser};
 use std::path::Path;

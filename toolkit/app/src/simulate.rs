@@ -6,14 +6,14 @@
 //! pending deletion from SCIM reads (assumption MK2), and the second reconcile must see them to
 //! say what Directory Sync's next run would do about them (docs/guide.md, "simulate").
 
-use dirsnap_durable::StagedDir;
-use dirsnap_plan::InputRef;
 use crate::error::AppError;
 use crate::inputs::{Options, Sources};
 use crate::progress::Progress;
 use crate::reconcile::{self, Computed};
 use dirsnap_config::Secret;
+use dirsnap_durable::StagedDir;
 use dirsnap_mock_scim::{MockConfig, MockServer, Profile, TokenSpec};
+use dirsnap_plan::InputRef;
 use dirsnap_plan::{Mode, Plan};
 use dirsnap_replay::{DeleteLimit, ReplayOptions, ReplaySummary};
 use dirsnap_scim::{ClientOptions, ScimClient};
@@ -188,13 +188,11 @@ pub fn run(
 
 /// `r` with a path under `from` moved under `to`.
 fn relocated(r: &InputRef, from: &Path, to: &Path) -> InputRef {
-    let path = Path::new(&r.path)
-        .strip_prefix(from)
-        .map_or_else(|_| r.path.clone(), |rest| to.join(rest).display().to_string());
-    InputRef {
-        path,
-        ..r.clone()
-    }
+    let path = Path::new(&r.path).strip_prefix(from).map_or_else(
+        |_| r.path.clone(),
+        |rest| to.join(rest).display().to_string(),
+    );
+    InputRef { path, ..r.clone() }
 }
 
 /// `simulation.json`: the verdicts, where everything is, and what each step did.

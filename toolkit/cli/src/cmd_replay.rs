@@ -202,6 +202,7 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
         dry_run: args.dry_run,
         linking_id,
         allow_blocked: args.allow_blocked,
+        interrupt: dirsnap_replay::Interrupt::default(),
     };
     let mut client_options = ClientOptions::new(config.scim_url(args.base_url.as_deref()), token);
     client_options.proxy = match (&config.iid.proxy.enabled, &config.iid.proxy.address) {
@@ -235,6 +236,9 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
         .enable_all()
         .build()
         .map_err(CliError::system("cannot start the async runtime"))?;
+    if !args.dry_run {
+        runtime.spawn(crate::interrupt::stop_on_signal(options.interrupt.clone()));
+    }
     let result = runtime.block_on(replay(&client, &plan, &options, &bar));
     bar.finish();
     match result {

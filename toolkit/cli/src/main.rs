@@ -13,6 +13,7 @@ mod cmd_replay;
 mod cmd_simulate;
 mod error;
 mod inspect;
+mod interrupt;
 mod output;
 mod snapdiff;
 

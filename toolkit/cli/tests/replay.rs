@@ -720,3 +720,60 @@ fn verify_refuses_before_applying_when_an_input_snapshot_changed_or_is_gone() {
     let o = replay(&plan, &mock.url, "T1", &[]);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// Ctrl-C (SIGINT) during a replay: no further action starts, the one in flight finishes and
+/// is journaled, the replay exits 4 saying it was interrupted and how to resume; the same
+/// command then applies the rest, each action exactly once.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_after_the_request_in_flight_and_the_same_command_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = tmp.path().join("plan");
+    let n = reconcile(&fixture("iid"), &plan);
+    let mock = Mock::start(
+        &fixture("iid"),
+        &["T1"],
+        &["latency=150ms..150ms"],
+        &tmp.path().join("after"),
+    );
+    let child = Command::new(bin())
+        .arg("replay")
+        .arg(&plan)
+        .arg("--config")
+        .arg(fixture("config.yml"))
+        .args([
+            "--base-url",
+            &mock.url,
+            "--allow-blocked",
+            "--concurrency",
+            "1",
+            "-q",
+        ])
+        .env("DIRSNAP_IID_TOKEN", "T1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt once the first action is applied (the journal says so).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while done_counts(&plan).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no action applied");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let st = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(4), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(err.contains("dirsnap replay"), "no resume command: {err}");
+    let applied = done_counts(&plan).len();
+    assert!(applied >= 1 && applied < n, "{applied} of {n} applied");
+    let o = replay(&plan, &mock.url, "T1", &["--concurrency", "1"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let done = done_counts(&plan);
+    assert_eq!(done.len(), n);
+    assert!(done.values().all(|c| *c == 1), "{done:?}");
+}

@@ -298,3 +298,46 @@ fn unparsable_filters_are_errors_with_key_and_position() {
         "{msg}"
     );
 }
+
+/// config.yml as Windows editors write it (Notepad: UTF-8 with a byte-order mark, CRLF line
+/// ends) reads exactly as the Unix file does, positions included.
+#[test]
+fn a_windows_edited_config_reads_like_the_unix_one() {
+    let unix = std::fs::read_to_string(fixture("iij-sample.yml")).unwrap();
+    let windows = format!("\u{feff}{}", unix.replace('\n', "\r\n"));
+    let a = parse_config(Path::new("config.yml"), &unix).unwrap();
+    let b = parse_config(Path::new("config.yml"), &windows).unwrap();
+    assert_eq!(a.ad.user_filter, b.ad.user_filter);
+    assert_eq!(a.ad.base_dn, b.ad.base_dn);
+    assert_eq!(a.ad.server.addresses, b.ad.server.addresses);
+    assert_eq!(a.iid.user_filter, b.iid.user_filter);
+    assert_eq!(a.unknown_keys, b.unknown_keys);
+    // The digest is of what Directory Sync reads, so it is the same for both spellings too.
+    assert_eq!(a.digest(), b.digest());
+    // An error in a CRLF file names the same line and column.
+    let bad = |text: &str| {
+        parse_config(Path::new("config.yml"), text)
+            .unwrap_err()
+            .to_string()
+    };
+    let broken = "ad:\n  ldap:\n    filter:\n      user: '(cn=x'\n";
+    assert_eq!(
+        bad(broken),
+        bad(&format!("\u{feff}{}", broken.replace('\n', "\r\n")))
+    );
+}
+
+/// Paths in Windows form are kept as written (the Windows build opens them; the Linux build
+/// only carries them), including UNC paths and spaces.
+#[test]
+fn windows_paths_are_carried_as_written() {
+    for path in [
+        r"C:\Program Files\IIJ\Directory Sync\config\config.yml",
+        r"\\fileserver\share\dirsync\config.yml",
+    ] {
+        let c = parse_config(Path::new(path), "ad:\n  ldap:\n    base_dn: 'DC=x'\n").unwrap();
+        assert_eq!(c.path, PathBuf::from(path));
+        let e = parse_config(Path::new(path), "ad: [").unwrap_err();
+        assert!(e.to_string().starts_with(path), "{e}");
+    }
+}

@@ -25,6 +25,23 @@ pub enum DeleteLimit {
     },
 }
 
+/// A request to stop a replay early (Ctrl-C, a closed console window): no further action
+/// is started, the ones in flight finish and are journaled, and the replay ends as
+/// [`ReplayError::Stopped`] — resumable by running the same command again.
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Interrupt {
+    /// Asks the replay holding a clone of this to stop.
+    pub fn raise(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn is_raised(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ReplayOptions {
     pub concurrency: usize,
@@ -36,6 +53,8 @@ pub struct ReplayOptions {
     pub linking_id: LinkingIdPath,
     /// Replay a plan whose error findings block it (they concern objects without actions).
     pub allow_blocked: bool,
+    /// Raised to stop early; see [`Interrupt`].
+    pub interrupt: Interrupt,
 }
 
 impl Default for ReplayOptions {
@@ -51,6 +70,7 @@ impl Default for ReplayOptions {
             dry_run: false,
             linking_id: LinkingIdPath::default(),
             allow_blocked: false,
+            interrupt: Interrupt::default(),
         }
     }
 }
@@ -726,6 +746,12 @@ pub async fn replay(
             && let Some(why) = &delete_block
         {
             stop = Some((format!("stopped before the first delete: {why}"), false));
+        }
+        if stop.is_none() && options.interrupt.is_raised() {
+            stop = Some((
+                "interrupted: no further action was started, and the ones in flight were finished and journaled".into(),
+                false,
+            ));
         }
         while stop.is_none() && running.len() < window {
             let Some(seq) = ready[current].pop_first() else {

@@ -14,8 +14,8 @@ pub mod lock;
 mod stale;
 
 pub use exec::{
-    DeleteLimit, Failure, Outcome, PlannedRequest, Progress, ReplayOptions, ReplaySummary, Tally,
-    replay,
+    DeleteLimit, Failure, Interrupt, Outcome, PlannedRequest, Progress, ReplayOptions,
+    ReplaySummary, Tally, replay,
 };
 pub use stale::Drift;
 
