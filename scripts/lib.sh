@@ -40,3 +40,21 @@ build_debug() {
   say "building dirsnap (cargo build --locked)"
   cargo build --locked --quiet --workspace --bins
 }
+
+# Installs the Debian packages named that are missing (as root; otherwise fails naming them).
+# Waits up to 5 minutes for another apt/dpkg run to release its lock instead of failing.
+ensure_debian_packages() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  if [[ $EUID -ne 0 ]]; then
+    echo "packages missing (${missing[*]}) and not root: install them with apt-get" >&2
+    return 1
+  fi
+  say "installing ${missing[*]} (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get -o DPkg::Lock::Timeout=300 update -qq >&2
+  apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
