@@ -4,7 +4,7 @@
 use crate::digest;
 use crate::entry::{AdGraph, GroupEntry, UserEntry};
 use crate::error::ReconcileError;
-use crate::findings as codes;
+use crate::codes;
 use crate::index::{Ci, IidIndex, KeyIndex, Lists, Map, Multi, eq_ci, map_with_capacity};
 use crate::key::{Edges, Key};
 use crate::mapping::{Attr, Desired, DesiredKeys, LazyJson, Mapper, normalized};

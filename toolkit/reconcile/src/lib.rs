@@ -12,11 +12,11 @@
 //! docs/plan-format.md is the contract of the plan files; docs/findings.md lists every code.
 
 pub mod apply;
+pub mod codes;
 pub mod digest;
 mod engine;
 mod entry;
 mod error;
-pub mod findings;
 mod index;
 mod key;
 pub mod mapping;
@@ -31,6 +31,8 @@ pub use engine::{
 };
 pub use entry::norm_dn;
 pub use error::ReconcileError;
+/// The finding codes under their former path (`dirsnap_reconcile::findings::CATALOG`).
+pub use codes as findings;
 pub use key::{EdgeRef, Edges, Key, MemberEdge, edges};
 pub use plan::{
     Action, ActionJson, Change, Confidence, Finding, InputDigest, InstanceInfo, Keys, MemberRef,
