@@ -83,7 +83,7 @@ pub fn apply_plan(
                     .iter_mut()
                     .find(|u| u.id == target)
                     .ok_or_else(|| err(format!("404: user {target}")))?;
-                let mut j = crate::engine::user_json(u, profile);
+                let mut j = crate::user_json(u, profile);
                 for op in &a.operations {
                     patch(&mut j, op);
                 }

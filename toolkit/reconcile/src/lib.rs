@@ -10,31 +10,64 @@
 //! * [`apply`] applies a plan to an in-memory IIJ ID state (convergence checks).
 //!
 //! docs/plan-format.md is the contract of the plan files; docs/findings.md lists every code.
+//!
+//! Where each Directory Sync rule lives (the passes run in the order `driver.rs` gives):
+//!
+//! | rule | module |
+//! |---|---|
+//! | inputs, one instance's working state | `inputs`, `instance`, `ids` (typed row indices) |
+//! | scope, filter width, ownership filters | `scope` |
+//! | duplicate keys, matching | `users::duplicates`, `users::matching` |
+//! | user lifecycle (create, update, adopt, enable/disable, restore, recreated) | `users::lifecycle`, `users::recreated`, `users::actions` |
+//! | ownership conflicts, foreign deletes, orphan users | `ownership` |
+//! | Microsoft 365 linkage of recreated accounts | `m365` |
+//! | groups: names, matching, create/rename, orphan deletes | `groups` |
+//! | group membership | `membership` |
+//! | normal-mode drift, DN changes, token expiry | `checks` |
+//! | thresholds | `thresholds` |
+//! | plan order and seqs | `assembly` |
+//! | the text of every finding, skipped object and note | `findings` |
+//! | column pruning for the snapshot reader | `raw_needs` |
 
 pub mod apply;
+mod assembly;
+mod checks;
 pub mod codes;
 pub mod digest;
-mod engine;
+mod driver;
 mod entry;
 mod error;
+pub mod findings;
+mod groups;
+mod ids;
 mod index;
+mod inputs;
+mod instance;
 mod key;
+mod m365;
 pub mod mapping;
+mod membership;
+mod object_keys;
+mod ownership;
 mod par;
 pub mod plan;
+mod plan_builder;
 pub mod profile;
+mod raw_needs;
+mod scope;
+mod thresholds;
 pub mod token;
+mod users;
 
-pub use engine::{
-    AdSnapshot, IidSnapshot, Inputs, Instance, RawNeeds, THRESHOLD_CATEGORIES, raw_needs,
-    reconcile, show, user_json,
-};
+pub use driver::reconcile;
 pub use entry::norm_dn;
 pub use error::ReconcileError;
-/// The finding codes under their former path (`dirsnap_reconcile::findings::CATALOG`).
-pub use codes as findings;
+pub use findings::show;
+pub use inputs::{AdSnapshot, IidSnapshot, Inputs, Instance, THRESHOLD_CATEGORIES};
 pub use key::{EdgeRef, Edges, Key, MemberEdge, edges};
 pub use plan::{
     Action, ActionJson, Change, Confidence, Finding, InputDigest, InstanceInfo, Keys, MemberRef,
     Mode, Op, PLAN_SCHEMA_VERSION, PatchOp, Plan, Request, Resource, Severity, Skipped, Summary,
 };
+pub use raw_needs::{RawNeeds, raw_needs};
+pub use scope::user_json;
