@@ -4,7 +4,8 @@
 //!
 //! 1. it shares a key with another AD object → skipped (DUPLICATE_KEY, `duplicates.rs`);
 //! 2. nothing is bound to its userName → MISSING_USER_NAME;
-//! 3. it matches no single IIJ ID user → AMBIGUOUS_MATCH, skipped;
+//! 3. it could be several IIJ ID users, or another AD user keeps the one it matched →
+//!    AMBIGUOUS_MATCH, skipped;
 //! 4. it matches none → **create** (enabled or disabled), unless the instance would not own
 //!    the created user (OWNERSHIP_CONFLICT);
 //! 5. it matches one the instance does not own → OWNERSHIP_CONFLICT;
