@@ -83,7 +83,7 @@ pub fn apply_plan(
                     .iter_mut()
                     .find(|u| u.id == target)
                     .ok_or_else(|| err(format!("404: user {target}")))?;
-                let mut j = crate::engine::user_json(u, profile);
+                let mut j = crate::iid_json::user_json(u, profile);
                 for op in &a.operations {
                     patch(&mut j, op);
                 }
@@ -313,16 +313,4 @@ pub fn user_from_json(j: &Value, profile: &Profile, pending_deletion: bool) -> I
         meta_version: None,
         raw: j.to_string(),
     }
-}
-
-/// A SCIM User resource rebuilt from the typed columns (when `raw` was not read), at the
-/// paths this profile assumes.
-pub fn user_to_json(u: &IidUser, profile: &Profile) -> Value {
-    dirsnap_model::scim_json::user_from_columns(
-        u,
-        &dirsnap_model::scim_json::ColumnPaths {
-            linking_id: profile.application_linking_id.clone(),
-            department: profile.scim_path("department"),
-        },
-    )
 }

@@ -10,25 +10,57 @@
 //!
 //! The plan's types, its finding codes and the state digests are the plan contract, in
 //! dirsnap-plan (docs/plan-format.md; docs/findings.md lists every code).
+//!
+//! Where each Directory Sync rule lives (the passes run in the order `driver.rs` gives):
+//!
+//! | rule | module |
+//! |---|---|
+//! | inputs, one instance's working state | `inputs`, `instance`, `ids` (typed row indices) |
+//! | scope, filter width, ownership filters | `scope` |
+//! | duplicate keys, matching | `users::duplicates`, `users::matching` |
+//! | user lifecycle (create, update, adopt, enable/disable, restore, recreated) | `users::lifecycle`, `users::recreated`, `users::actions` |
+//! | ownership conflicts, foreign deletes, orphan users | `ownership` |
+//! | Microsoft 365 linkage of recreated accounts | `m365` |
+//! | groups: names, matching, create/rename, orphan deletes | `groups` |
+//! | group membership | `membership` |
+//! | normal-mode drift, DN changes, token expiry | `checks` |
+//! | thresholds | `thresholds` |
+//! | plan order and seqs | `assembly` |
+//! | the text of every finding, skipped object and note | `findings` |
+//! | column pruning for the snapshot reader | `raw_needs` |
 
 pub mod apply;
-mod engine;
+mod assembly;
+mod checks;
+mod driver;
 mod entry;
 mod error;
+mod findings;
+mod groups;
+mod ids;
+mod iid_json;
 mod index;
+mod inputs;
+mod instance;
 mod key;
+mod m365;
 pub mod mapping;
+mod membership;
+mod object_keys;
+mod ownership;
 mod par;
+mod plan_builder;
 pub mod profile;
+mod raw_needs;
+mod scope;
+mod thresholds;
 pub mod token;
+mod users;
 
-pub use engine::{
-    AdSnapshot, IidSnapshot, Inputs, Instance, RawNeeds, THRESHOLD_CATEGORIES, raw_needs,
-    reconcile, show, user_json,
-};
+pub use driver::reconcile;
 pub use entry::norm_dn;
 pub use error::ReconcileError;
+pub use iid_json::user_json;
+pub use inputs::{AdSnapshot, IidSnapshot, Inputs, Instance, THRESHOLD_CATEGORIES};
 pub use key::{EdgeRef, Edges, Key, MemberEdge, edges};
-// The plan contract under the names the engine's modules use.
-use dirsnap_plan as plan;
-use dirsnap_plan::{codes as findings, digest};
+pub use raw_needs::{RawNeeds, raw_needs};
