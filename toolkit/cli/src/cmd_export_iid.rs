@@ -64,29 +64,12 @@ impl ExportProgress for Bars {
 
 /// The options of `dirsnap.profile` that concern reading IIJ ID.
 fn profile_options(config: &DsConfig) -> Result<(LinkingIdPath, bool), CliError> {
-    let p = &config.dirsnap.profile;
-    let linking = match p.get("application_linking_id") {
-        None => LinkingIdPath::default(),
-        Some(serde_json::Value::String(s)) => LinkingIdPath::parse(s),
-        Some(other) => {
-            return Err(CliError::Input(format!(
-                "{}: dirsnap.profile.application_linking_id: expected a SCIM attribute path such as \
-                 \"urn:iij:params:scim:schemas:extension:enterprisejp:2.0:User:downstreamId\", found {other}",
-                config.path.display()
-            )));
-        }
-    };
-    let in_list = match p.get("group_members_in_list") {
-        None => false,
-        Some(serde_json::Value::Bool(b)) => *b,
-        Some(other) => {
-            return Err(CliError::Input(format!(
-                "{}: dirsnap.profile.group_members_in_list: expected true or false, found {other}",
-                config.path.display()
-            )));
-        }
-    };
-    Ok((linking, in_list))
+    let settings = config.profile_settings()?;
+    let linking = settings
+        .application_linking_id
+        .as_deref()
+        .map_or_else(LinkingIdPath::default, LinkingIdPath::parse);
+    Ok((linking, settings.group_members_in_list.unwrap_or(false)))
 }
 
 pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {

@@ -183,10 +183,11 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
                 .into(),
         ));
     };
-    let linking_id = match config.dirsnap.profile.get("application_linking_id") {
-        Some(serde_json::Value::String(s)) => LinkingIdPath::parse(s),
-        _ => LinkingIdPath::default(),
-    };
+    let linking_id = config
+        .profile_settings()?
+        .application_linking_id
+        .as_deref()
+        .map_or_else(LinkingIdPath::default, LinkingIdPath::parse);
     let th = &config.dirsnap.thresholds;
     let options = ReplayOptions {
         concurrency: args.concurrency.max(1),

@@ -40,6 +40,13 @@ pub enum ConfigError {
         key: String,
         why: String,
     },
+    /// A `dirsnap.profile` setting of the wrong shape.
+    #[error("{path}: {source}")]
+    Profile {
+        path: PathBuf,
+        #[source]
+        source: crate::profile::ProfileValueError,
+    },
 }
 
 impl ConfigError {

@@ -163,6 +163,18 @@ pub struct DsConfig {
 }
 
 impl DsConfig {
+    /// The `dirsnap.profile` settings, validated (dirsnap_config::profile).
+    pub fn profile_settings(&self) -> Result<crate::profile::ProfileSettings, ConfigError> {
+        crate::profile::ProfileSettings::parse(&self.dirsnap.profile).map_err(|source| {
+            ConfigError::Profile {
+                path: self.path.clone(),
+                source,
+            }
+        })
+    }
+}
+
+impl DsConfig {
     /// `sha256:` digest of the document's canonical JSON: comments and formatting do not
     /// change it, any value does.
     pub fn digest(&self) -> String {
@@ -608,6 +620,21 @@ fn read_dirsnap(reader: &Reader<'_>, c: &Cursor<'_, '_>) -> Result<DirsnapSectio
     }
     if let Some(p) = c.get("profile")? {
         mark_subtree(reader, &p.key, p.node);
+        // Every setting is validated here, once, so a wrong one stops every command with its
+        // line, whichever part of dirsnap reads it.
+        if let Value::Map(entries) = &p.node.value {
+            let mut settings = crate::profile::ProfileSettings::default();
+            for (name, _, node) in entries {
+                if let Err(e) = settings.set(name, &node.to_json()) {
+                    return Err(reader.invalid(
+                        &format!("{}.{}", p.key, e.key),
+                        node.pos,
+                        &e.expected,
+                        &node.value,
+                    ));
+                }
+            }
+        }
         match p.node.to_json() {
             serde_json::Value::Object(map) => d.profile = map,
             serde_json::Value::Null => {}

@@ -120,6 +120,7 @@ pub const PROFILE_KEYS: &[(&str, &str)] = &[
     ("ad_user_class_filter", "export ad, engine"),
     ("ad_group_class_filter", "export ad, engine"),
     ("check_write_scopes", "check"),
+    ("group_members_in_list", "export iid"),
 ];
 
 /// The keys of [`PROFILE_KEYS`], comma-separated, for messages.
@@ -179,6 +180,9 @@ pub struct ProfileSettings {
     pub ad_group_class_filter: Option<String>,
     /// A11: whether `check` probes the write scopes.
     pub check_write_scopes: Option<bool>,
+    /// The tenant lists group members in `GET /Groups` (export iid reads them there instead
+    /// of one group at a time).
+    pub group_members_in_list: Option<bool>,
     /// Keys under `dirsnap.profile` that no part of dirsnap reads, in the order written.
     pub unknown: Vec<String>,
 }
@@ -421,6 +425,7 @@ impl ProfileSettings {
                 }
             }
             "check_write_scopes" => self.check_write_scopes = Some(boolean()?),
+            "group_members_in_list" => self.group_members_in_list = Some(boolean()?),
             other => self.unknown.push(other.to_string()),
         }
         Ok(())

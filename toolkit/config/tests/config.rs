@@ -341,3 +341,33 @@ fn windows_paths_are_carried_as_written() {
         assert!(e.to_string().starts_with(path), "{e}");
     }
 }
+
+/// A `dirsnap.profile` setting of the wrong shape stops every command that reads the config,
+/// at its line, whichever part of dirsnap reads it (the engine, the mock, export, check).
+#[test]
+fn a_wrong_profile_setting_is_refused_at_its_line() {
+    for (yaml, key, line) in [
+        (
+            "dirsnap:\n  profile:\n    anchor_encoding: rot13\n",
+            "dirsnap.profile.anchor_encoding",
+            3,
+        ),
+        (
+            "dirsnap:\n  profile:\n    m365_linkage: true\n    page_size_cap: 0\n",
+            "dirsnap.profile.page_size_cap",
+            4,
+        ),
+        (
+            "dirsnap:\n  profile:\n    check_write_scopes: 'no'\n",
+            "dirsnap.profile.check_write_scopes",
+            3,
+        ),
+    ] {
+        let e = parse_config(Path::new("c.yml"), yaml).unwrap_err();
+        assert_eq!(e.key(), Some(key), "{e}");
+        assert!(e.to_string().starts_with(&format!("c.yml:{line}:")), "{e}");
+    }
+    // Keys no part of dirsnap reads are kept (reported by the engine), not refused.
+    let c = parse_config(Path::new("c.yml"), "dirsnap:\n  profile:\n    colour: 1\n").unwrap();
+    assert_eq!(c.profile_settings().unwrap().unknown, ["colour"]);
+}

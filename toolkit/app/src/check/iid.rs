@@ -280,8 +280,9 @@ pub(super) async fn check_iid(
     ));
     // Assumption A11 (docs/iij-assumptions.md), switchable per run or in config.yml.
     let probe_off = !options.write_probe
-        || config.dirsnap.profile.get("check_write_scopes")
-            == Some(&serde_json::Value::Bool(false));
+        || config
+            .profile_settings()
+            .is_ok_and(|s| s.check_write_scopes == Some(false));
     for (scope, kind) in [
         ("escim_write_users", "Users"),
         ("escim_write_groups", "Groups"),
