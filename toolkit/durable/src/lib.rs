@@ -9,10 +9,10 @@
 //! * **Linux (and other Unix)**: files are `fsync`ed, then the staging directory, then — after
 //!   the rename — its parent, so the new name itself is on disk when [`StagedDir::publish`]
 //!   returns.
-//! * **Windows (NTFS)**: files are flushed (`FlushFileBuffers`) before the rename, and the
-//!   rename (`MoveFileExW` without `MOVEFILE_REPLACE_EXISTING`) is an atomic, journaled
-//!   metadata operation that fails if the target exists. Directories cannot be flushed through
-//!   the standard library there, so [`sync_dir`] does nothing: after a power loss right after
+//! * **Windows (NTFS)**: files are flushed (`FlushFileBuffers`) before the rename, and the rename
+//!   (`MoveFileExW`, which never replaces an existing directory) is an atomic, journaled metadata
+//!   operation that fails if the target exists. Directories cannot be flushed through the
+//!   standard library there, so [`sync_dir`] does nothing: after a power loss right after
 //!   publishing, the directory is either under its staging name (removed by nobody, ignored by
 //!   every reader: it is hidden and never has a manifest under the target's name) or complete
 //!   under the target — never partial.
