@@ -25,3 +25,45 @@ pub mod verify;
 
 pub use error::AppError;
 pub use progress::Progress;
+
+/// What a config.yml says that dirsnap does not reflect, one line each: the Directory Sync
+/// settings it does not model and the keys it does not know (with the one they likely
+/// misspell). The plan commands report them as CONFIG_NOT_MODELLED findings; the others print
+/// these lines, so no command ignores them silently.
+pub fn config_notices(config: &dirsnap_config::DsConfig) -> Vec<String> {
+    let file = config.path.display();
+    config
+        .unmodelled_keys
+        .iter()
+        .map(|k| format!("{file}:{}: {}: {}", k.line, k.key, k.effect))
+        .chain(
+            config
+                .unknown_keys
+                .iter()
+                .map(|k| format!("{file}:{}: {}: {}", k.line, k.key, k.effect())),
+        )
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    #[test]
+    fn config_notices_name_every_unreflected_key_with_its_line() {
+        let config = dirsnap_config::parse_config(
+            std::path::Path::new("config.yml"),
+            "ad:\n  ldapp: {base_dn: 'DC=x'}\niid:\n  scim:\n    attribute:\n      user:\n        exclude: [ims]\nlog:\n  loglevel: info\n",
+        )
+        .unwrap();
+        let notices = super::config_notices(&config);
+        assert_eq!(notices.len(), 2, "{notices:?}");
+        assert!(notices[0].starts_with("config.yml:7: iid.scim.attribute.user.exclude: "));
+        assert!(notices[1].starts_with("config.yml:2: ad.ldapp: "));
+        assert!(
+            notices[1].contains("did you mean ad.ldap?"),
+            "{}",
+            notices[1]
+        );
+    }
+}

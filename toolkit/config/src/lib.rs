@@ -1,8 +1,11 @@
 //! IIJ Directory Sync's own `config.yml` (read unchanged, so a plan reflects the agent's real
 //! configuration), its `secret.yml`, and the toolkit-only `dirsnap:` section.
 //!
-//! Errors name the file, line, column and dotted key. Keys this crate does not know are kept
-//! in [`DsConfig::document`] and listed in [`DsConfig::unknown_keys`]; they are never fatal.
+//! Errors name the file, line, column and dotted key. Keys outside `dirsnap:` this crate does
+//! not know are kept in [`DsConfig::document`] and listed in [`DsConfig::unknown_keys`] (with
+//! the key they most likely misspell), Directory Sync settings dirsnap does not model in
+//! [`DsConfig::unmodelled_keys`]: both are reported, never fatal. An unknown key under
+//! `dirsnap:` — dirsnap's own section — is an error naming the nearest valid key.
 
 mod classes;
 mod cursor;
@@ -18,7 +21,7 @@ pub use classes::{
 pub use error::ConfigError;
 pub use model::{
     AdBind, AdConfig, AdServer, ConvertRule, DirsnapSection, DsConfig, Encryption, IidConfig,
-    Located, Proxy, Threshold, Thresholds, UnknownKey,
+    Located, Proxy, Threshold, Thresholds, UnknownKey, UnmodelledKey,
 };
 pub use secret::{ENV_AD_PASSWORD, ENV_IID_TOKEN, Secret, SecretSource, Secrets, load_secrets};
 

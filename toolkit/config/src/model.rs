@@ -148,6 +148,30 @@ pub struct DirsnapSection {
 pub struct UnknownKey {
     pub key: String,
     pub line: u64,
+    /// The known key it most likely misspells, when one is close.
+    pub did_you_mean: Option<String>,
+}
+
+/// A Directory Sync setting present in the file that dirsnap knows but does not model, so the
+/// plan may differ from what the agent sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnmodelledKey {
+    pub key: String,
+    pub line: u64,
+    /// What dirsnap does instead, and how the plan may differ.
+    pub effect: &'static str,
+}
+
+impl UnknownKey {
+    /// What ignoring it means, for people.
+    pub fn effect(&self) -> String {
+        match &self.did_you_mean {
+            Some(near) => format!(
+                "not a Directory Sync setting dirsnap knows; did you mean {near}? It is ignored, so if it is a typo the setting you meant is not in effect (for dirsnap, and probably not for Directory Sync either)"
+            ),
+            None => "not a Directory Sync setting dirsnap knows (a newer agent version's, or a typo); it is ignored, so the plan does not reflect it".to_string(),
+        }
+    }
 }
 
 /// A Directory Sync config.yml, validated.
@@ -160,6 +184,8 @@ pub struct DsConfig {
     /// The whole document as JSON, unknown keys included.
     pub document: serde_json::Value,
     pub unknown_keys: Vec<UnknownKey>,
+    /// Directory Sync settings present that dirsnap does not model.
+    pub unmodelled_keys: Vec<UnmodelledKey>,
 }
 
 impl DsConfig {
@@ -220,18 +246,83 @@ fn redact(v: &serde_json::Value) -> serde_json::Value {
     }
 }
 
-/// Subtrees Directory Sync documents but dirsnap does not interpret: accepted silently.
-const KNOWN_OPAQUE: &[&str] = &[
+/// Settings Directory Sync documents that dirsnap does not model, with what that means for
+/// the plan (`None`: no bearing on what the agent sends, e.g. logging).
+const KNOWN_OPAQUE: &[(&str, Option<&str>)] = &[
+    ("log", None),
+    (
+        "ad.ldap.cache_disabled",
+        Some(
+            "dirsnap keeps no cache: it diffs against the IIJ ID snapshot it is given (--iid in recovery mode, --previous-iid in normal mode); with the agent's cache disabled, compare with --mode recovery, which is what such a run does",
+        ),
+    ),
+    (
+        "ad.ldap.search",
+        Some(
+            "dirsnap selects AD users and groups with its object-class filters (dirsnap.profile.ad_user_class_filter / ad_group_class_filter) and reads members from `member`; objects or members the agent's search settings select differently are missing from, or extra in, this plan — set those profile keys to match",
+        ),
+    ),
+    (
+        "iid.scim.attribute.user.exclude",
+        Some(
+            "dirsnap sends every attribute ad_bind and default give; values the agent excludes can appear in this plan's creates and updates although the agent does not send them",
+        ),
+    ),
+    (
+        "iid.scim.attribute.group",
+        Some(
+            "dirsnap synchronizes a group's displayName and direct members only; the other group attributes the agent sends (description, email) are not in this plan, nor are updates of them",
+        ),
+    ),
+];
+
+/// Every key dirsnap reads outside the `dirsnap:` section, for "did you mean".
+const KNOWN_KEYS: &[&str] = &[
+    "ad",
+    "ad.ldap",
+    "ad.ldap.server",
+    "ad.ldap.server.addresses",
+    "ad.ldap.server.port",
+    "ad.ldap.server.user",
+    "ad.ldap.server.timeout",
+    "ad.ldap.server.encryption",
+    "ad.ldap.server.verify_mode",
+    "ad.ldap.base_dn",
+    "ad.ldap.filter",
+    "ad.ldap.filter.user",
+    "ad.ldap.filter.group",
+    "iid",
+    "iid.scim",
+    "iid.scim.url",
+    "iid.scim.filter",
+    "iid.scim.filter.user",
+    "iid.scim.filter.group",
+    "iid.scim.http",
+    "iid.scim.http.proxy",
+    "iid.scim.attribute",
+    "iid.scim.attribute.user",
+    "iid.scim.attribute.user.default",
+    "iid.scim.attribute.user.ad_bind",
+    "iid.scim.attribute.user.convert",
+    "dirsnap",
     "log",
-    "ad.ldap.cache_disabled",
-    "ad.ldap.search",
-    "iid.scim.attribute.user.exclude",
-    "iid.scim.attribute.group",
+];
+
+/// The keys dirsnap reads under `dirsnap:` (the profile's are `profile::PROFILE_KEYS`).
+const DIRSNAP_KEYS: &[&str] = &[
+    "dirsnap.instance",
+    "dirsnap.thresholds",
+    "dirsnap.thresholds.pending_deletions",
+    "dirsnap.thresholds.disables",
+    "dirsnap.thresholds.group_deletes",
+    "dirsnap.thresholds.member_removals_per_group",
+    "dirsnap.thresholds.source_shrink",
+    "dirsnap.profile",
 ];
 
 pub(crate) fn extract(path: &Path, root: &Node) -> Result<DsConfig, ConfigError> {
     let reader = Reader::new(path);
-    for k in KNOWN_OPAQUE {
+    for (k, _) in KNOWN_OPAQUE {
         reader.mark(k);
     }
     let top = reader.root(root);
@@ -313,6 +404,7 @@ pub(crate) fn extract(path: &Path, root: &Node) -> Result<DsConfig, ConfigError>
 
     if let Some(ds) = top.get("dirsnap")? {
         dirsnap = read_dirsnap(&reader, &ds.cursor(&reader))?;
+        refuse_unknown_dirsnap_keys(&reader, &ds.key, ds.node)?;
     }
 
     for f in [&ad.user_filter, &ad.group_filter].into_iter().flatten() {
@@ -341,6 +433,7 @@ pub(crate) fn extract(path: &Path, root: &Node) -> Result<DsConfig, ConfigError>
     for k in &unknown_keys {
         tracing::debug!(file = %path.display(), line = k.line, key = %k.key, "unknown config key kept");
     }
+    let unmodelled_keys = unmodelled(root);
 
     Ok(DsConfig {
         path: path.to_path_buf(),
@@ -349,6 +442,7 @@ pub(crate) fn extract(path: &Path, root: &Node) -> Result<DsConfig, ConfigError>
         dirsnap,
         document: root.to_json(),
         unknown_keys,
+        unmodelled_keys,
     })
 }
 
@@ -668,16 +762,137 @@ fn collect_unknown(reader: &Reader<'_>, prefix: &str, node: &Node, out: &mut Vec
         let known = reader.used.borrow().contains(&key)
             || KNOWN_OPAQUE
                 .iter()
-                .any(|o| key.starts_with(&format!("{o}.")));
+                .any(|(o, _)| key.starts_with(&format!("{o}.")));
         if known {
             collect_unknown(reader, &key, child, out);
         } else {
+            let siblings: Vec<&str> = KNOWN_KEYS
+                .iter()
+                .chain(KNOWN_OPAQUE.iter().map(|(k, _)| k))
+                .copied()
+                .filter(|c| c.rsplit_once('.').map_or("", |(p, _)| p) == prefix)
+                .collect();
             out.push(UnknownKey {
+                did_you_mean: nearest(&key, &siblings).map(str::to_string),
                 key,
                 line: pos.line,
             });
         }
     }
+}
+
+/// The settings Directory Sync documents that dirsnap does not model, as present.
+fn unmodelled(root: &Node) -> Vec<UnmodelledKey> {
+    let mut out = Vec::new();
+    for (key, effect) in KNOWN_OPAQUE {
+        let Some(effect) = effect else { continue };
+        if let Some(line) = line_of(root, key) {
+            out.push(UnmodelledKey {
+                key: (*key).to_string(),
+                line,
+                effect,
+            });
+        }
+    }
+    out
+}
+
+/// The line of a dotted key in the document, when present.
+fn line_of(root: &Node, dotted: &str) -> Option<u64> {
+    let mut node = root;
+    let mut line = None;
+    for part in dotted.split('.') {
+        let Value::Map(entries) = &node.value else {
+            return None;
+        };
+        let (_, pos, child) = entries.iter().find(|(k, _, _)| k == part)?;
+        line = Some(pos.line);
+        node = child;
+    }
+    line
+}
+
+/// The `dirsnap:` section is dirsnap's own: a key it does not read is a typo that would
+/// silently change the plan (a threshold switched off, say), so it is refused, with the
+/// nearest valid key.
+fn refuse_unknown_dirsnap_keys(
+    reader: &Reader<'_>,
+    key: &str,
+    node: &Node,
+) -> Result<(), ConfigError> {
+    let Value::Map(entries) = &node.value else {
+        return Ok(());
+    };
+    for (name, pos, child) in entries {
+        let dotted = format!("{key}.{name}");
+        let valid: Vec<String> = if key == "dirsnap.profile" {
+            crate::profile::PROFILE_KEYS
+                .iter()
+                .map(|(k, _)| format!("{key}.{k}"))
+                .collect()
+        } else {
+            DIRSNAP_KEYS
+                .iter()
+                .filter(|k| k.rsplit_once('.').is_some_and(|(p, _)| p == key))
+                .map(|k| (*k).to_string())
+                .collect()
+        };
+        if !valid.contains(&dotted) {
+            let candidates: Vec<&str> = valid.iter().map(String::as_str).collect();
+            let hint = match nearest(&dotted, &candidates) {
+                Some(near) => format!("did you mean {near}?"),
+                None => format!(
+                    "valid here: {}",
+                    valid
+                        .iter()
+                        .map(|v| v.rsplit('.').next().unwrap_or(v))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            };
+            return Err(reader.bad(
+                &dotted,
+                *pos,
+                format!(
+                    "not a dirsnap setting (a typo here would silently change the plan); {hint}"
+                ),
+            ));
+        }
+        // Below a profile key are its values (default_ad_bind's mapping), not settings.
+        if key != "dirsnap.profile" {
+            refuse_unknown_dirsnap_keys(reader, &dotted, child)?;
+        }
+    }
+    Ok(())
+}
+
+/// The candidate closest to `key` by edit distance of their last segments, when close
+/// enough to be a likely typo.
+fn nearest<'c>(key: &str, candidates: &[&'c str]) -> Option<&'c str> {
+    let last = |k: &str| k.rsplit('.').next().unwrap_or(k).to_ascii_lowercase();
+    let name = last(key);
+    candidates
+        .iter()
+        .map(|c| (edit_distance(&name, &last(c)), *c))
+        .filter(|(d, c)| *d <= (last(c).len() / 3).max(2))
+        .min()
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = previous[j] + usize::from(ca != *cb);
+            let insert = current[j] + 1;
+            let delete = previous[j + 1] + 1;
+            current.push(substitute.min(insert).min(delete));
+        }
+        previous = current;
+    }
+    previous[b.len()]
 }
 
 fn filter_error(path: &Path, f: &Located<String>, language: &str, message: &str) -> ConfigError {

@@ -367,7 +367,82 @@ fn a_wrong_profile_setting_is_refused_at_its_line() {
         assert_eq!(e.key(), Some(key), "{e}");
         assert!(e.to_string().starts_with(&format!("c.yml:{line}:")), "{e}");
     }
-    // Keys no part of dirsnap reads are kept (reported by the engine), not refused.
-    let c = parse_config(Path::new("c.yml"), "dirsnap:\n  profile:\n    colour: 1\n").unwrap();
-    assert_eq!(c.profile_settings().unwrap().unknown, ["colour"]);
+    // A key no part of dirsnap reads is refused like any typo under `dirsnap:`.
+    let e = parse_config(Path::new("c.yml"), "dirsnap:\n  profile:\n    colour: 1\n").unwrap_err();
+    assert_eq!(e.key(), Some("dirsnap.profile.colour"), "{e}");
+}
+
+/// A typo under `dirsnap:` would silently switch a safety threshold off: it is refused with
+/// its line and the key it most likely means. Elsewhere unknown keys are kept (a newer agent
+/// may know them) with the nearest known key, and the Directory Sync settings dirsnap does
+/// not model are listed with what that means for the plan.
+#[test]
+fn unknown_dirsnap_keys_are_refused_with_the_nearest_valid_one() {
+    for (yaml, key, line, hint) in [
+        (
+            "dirsnap:\n  thresholds:\n    pending_deletion: 0\n",
+            "dirsnap.thresholds.pending_deletion",
+            3,
+            "did you mean dirsnap.thresholds.pending_deletions?",
+        ),
+        (
+            "dirsnap:\n  instanse: tokyo\n",
+            "dirsnap.instanse",
+            2,
+            "did you mean dirsnap.instance?",
+        ),
+        (
+            "dirsnap:\n  profile:\n    recreated_live_users: update\n",
+            "dirsnap.profile.recreated_live_users",
+            3,
+            "did you mean dirsnap.profile.recreated_live_user?",
+        ),
+        (
+            "dirsnap:\n  zzz: 1\n",
+            "dirsnap.zzz",
+            2,
+            "valid here: instance, thresholds, profile",
+        ),
+    ] {
+        let e = parse_config(Path::new("c.yml"), yaml).unwrap_err();
+        assert_eq!(e.key(), Some(key), "{e}");
+        let text = e.to_string();
+        assert!(text.starts_with(&format!("c.yml:{line}:")), "{text}");
+        assert!(text.contains(hint), "{text}");
+    }
+    // Below a profile key are values, not settings.
+    parse_config(
+        Path::new("c.yml"),
+        "dirsnap:\n  profile:\n    default_ad_bind:\n      anything: mail\n",
+    )
+    .unwrap();
+
+    let c = parse_config(
+        Path::new("c.yml"),
+        "ad:\n  ldapp:\n    base_dn: DC=x\n  ldap:\n    cache_disabled: true\n    search:\n      user:\n        object_class: person\niid:\n  scim:\n    attribute:\n      user:\n        exclude: [ims]\n      group:\n        ad_bind: {description: description}\nlog:\n  loglevel: debug\n",
+    )
+    .unwrap();
+    let unknown: Vec<(&str, u64, Option<&str>)> = c
+        .unknown_keys
+        .iter()
+        .map(|k| (k.key.as_str(), k.line, k.did_you_mean.as_deref()))
+        .collect();
+    assert_eq!(unknown, vec![("ad.ldapp", 2, Some("ad.ldap"))]);
+    assert!(c.unknown_keys[0].effect().contains("did you mean ad.ldap?"));
+    let unmodelled: Vec<(&str, u64)> = c
+        .unmodelled_keys
+        .iter()
+        .map(|k| (k.key.as_str(), k.line))
+        .collect();
+    // `log` has no bearing on what the agent sends: not listed.
+    assert_eq!(
+        unmodelled,
+        vec![
+            ("ad.ldap.cache_disabled", 5),
+            ("ad.ldap.search", 6),
+            ("iid.scim.attribute.user.exclude", 13),
+            ("iid.scim.attribute.group", 14),
+        ]
+    );
+    assert!(c.unmodelled_keys.iter().all(|k| !k.effect.is_empty()));
 }

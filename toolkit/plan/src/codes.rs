@@ -25,6 +25,7 @@ pub const FILTER_WIDER_THAN_SNAPSHOT: &str = "FILTER_WIDER_THAN_SNAPSHOT";
 pub const LIVE_NOT_FOUND: &str = "LIVE_NOT_FOUND";
 pub const LIVE_UNIQUENESS_CONFLICT: &str = "LIVE_UNIQUENESS_CONFLICT";
 pub const MISSING_USER_NAME: &str = "MISSING_USER_NAME";
+pub const CONFIG_NOT_MODELLED: &str = "CONFIG_NOT_MODELLED";
 
 /// Every code with its usual severity and a one-line meaning. TOKEN_EXPIRING is a warning,
 /// or an error when the token has already expired; RECREATED_USER is info when nothing
@@ -134,5 +135,10 @@ pub const CATALOG: &[(&str, Severity, &str)] = &[
         MISSING_USER_NAME,
         Severity::Warning,
         "an AD user in scope has no value for the attribute bound to userName",
+    ),
+    (
+        CONFIG_NOT_MODELLED,
+        Severity::Warning,
+        "config.yml has a Directory Sync setting dirsnap does not model, or a key it does not know: the agent may send what this plan does not show",
     ),
 ];

@@ -54,6 +54,7 @@ pub fn reconcile(inputs: &Inputs<'_>) -> Result<Plan, ReconcileError> {
         instance.release_pass_state();
     }
     checks::history::dn_changes(&mut plan, &instances);
+    checks::config::check(&mut plan, &instances);
     Ok(assembly::finish(plan, inputs, &instances))
 }
 

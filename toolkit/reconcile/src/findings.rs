@@ -1034,6 +1034,27 @@ pub(crate) fn dn_changed_user(
     }
 }
 
+/// CONFIG_NOT_MODELLED: a config.yml key this plan does not reflect; `effect` says what
+/// dirsnap does instead and how the plan may differ (dirsnap_config's words).
+pub(crate) fn config_not_modelled(
+    instance: &str,
+    file: &str,
+    key: &str,
+    line: u64,
+    effect: &str,
+) -> Finding {
+    Finding {
+        message: format!("{file}:{line}: {key}: {effect}"),
+        remediation: "review this plan with that in mind (docs/iij-assumptions.md lists what dirsnap models); if the key is a typo, correct it — Directory Sync reads the same file".into(),
+        ..about(
+            codes::CONFIG_NOT_MODELLED,
+            Severity::Warning,
+            Some(instance),
+            format!("config.yml {key}"),
+        )
+    }
+}
+
 /// DN_CHANGED for an in-scope AD group.
 pub(crate) fn dn_changed_group(
     instance: &str,

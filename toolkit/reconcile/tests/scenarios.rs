@@ -38,6 +38,7 @@ macro_rules! scenarios {
 
 scenarios!(
     user_create_enabled,
+    config_not_modelled,
     user_create_disabled,
     user_update,
     user_delete_in_ad,

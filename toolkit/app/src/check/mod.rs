@@ -166,25 +166,15 @@ async fn check_all(options: &CheckOptions, report: &mut Recorder<'_>) {
     if let Some(i) = &config.dirsnap.instance {
         text.push_str(&format!(" (instance {i})"));
     }
-    if !config.unknown_keys.is_empty() {
-        let keys: Vec<String> = config
-            .unknown_keys
-            .iter()
-            .take(5)
-            .map(|k| format!("{} (line {})", k.key, k.line))
-            .collect();
-        text.push_str(&format!(
-            "\n{} kept but not interpreted by dirsnap: {}{}",
-            plural(config.unknown_keys.len(), "key"),
-            keys.join(", "),
-            if config.unknown_keys.len() > 5 {
-                ", …"
-            } else {
-                ""
-            }
-        ));
-    }
+    let notices = crate::config_notices(&config);
     report.add("config", Status::Pass, text);
+    for notice in notices {
+        report.warn(
+            "config.not_modelled",
+            notice,
+            "read plans knowing the agent also applies that setting; correct the key if it is a typo (Directory Sync reads the same file)",
+        );
+    }
     config::check_filters(&config, report);
 
     let secrets = match load_secrets(options.secret.as_deref(), &|k| std::env::var(k).ok()) {

@@ -1,7 +1,9 @@
 //! Checks that add findings without planning actions: what differs between Directory Sync's
-//! cache and the live tenant ([`normal_mode`]), objects whose DN changed ([`history`]) and
-//! the access token's expiry ([`token`]).
+//! cache and the live tenant ([`normal_mode`]), objects whose DN changed ([`history`]), the
+//! access token's expiry ([`token`]) and the config.yml settings dirsnap does not model
+//! ([`config`]).
 
+pub(crate) mod config;
 pub(crate) mod history;
 pub(crate) mod normal_mode;
 pub(crate) mod token;
