@@ -62,6 +62,9 @@ pub enum AppError {
         env = dirsnap_config::ENV_IID_TOKEN
     )]
     SecretWithoutToken { path: PathBuf },
+    /// Two inputs contradict each other (swapped, the same twice, another tenant or domain).
+    #[error("{message}")]
+    InputsDisagree { message: String },
     #[error("{path}: already exists; plans are immutable, so choose a new --out directory")]
     PlanExists { path: PathBuf },
     #[error("{path}: already exists; choose a new --out directory")]

@@ -115,6 +115,7 @@ pub fn exit_code(result: &Result<(), CliError>) -> u8 {
             | AppError::SecretWithoutToken { .. }
             | AppError::PlanExists { .. }
             | AppError::OutputExists { .. }
+            | AppError::InputsDisagree { .. }
             | AppError::PlanManifest { .. }
             | AppError::PlanManifestInputs { .. }
             | AppError::NoRecordedInputs { .. }

@@ -304,7 +304,12 @@ fn audit_reports_each_console_edit() {
     let out = dir.path().join("audit");
     let run = audit(&out, &live, Some(&synced), &ad);
     let stdout = String::from_utf8_lossy(&run.stdout);
-    assert_eq!(run.status.code(), Some(3), "{stdout}");
+    assert_eq!(
+        run.status.code(),
+        Some(3),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     assert!(stdout.contains("NOT SAFE"), "{stdout}");
     let a = read_json(&out.join("audit.json"));
     assert_eq!(a["safe"], json!(false));

@@ -26,6 +26,9 @@ pub const LIVE_NOT_FOUND: &str = "LIVE_NOT_FOUND";
 pub const LIVE_UNIQUENESS_CONFLICT: &str = "LIVE_UNIQUENESS_CONFLICT";
 pub const MISSING_USER_NAME: &str = "MISSING_USER_NAME";
 pub const CONFIG_NOT_MODELLED: &str = "CONFIG_NOT_MODELLED";
+pub const SNAPSHOT_TIME_GAP: &str = "SNAPSHOT_TIME_GAP";
+pub const DOMAIN_SYNCED_TWICE: &str = "DOMAIN_SYNCED_TWICE";
+pub const SNAPSHOT_REPEATED: &str = "SNAPSHOT_REPEATED";
 
 /// Every code with its usual severity and a one-line meaning. TOKEN_EXPIRING is a warning,
 /// or an error when the token has already expired; RECREATED_USER is info when nothing
@@ -140,5 +143,20 @@ pub const CATALOG: &[(&str, Severity, &str)] = &[
         CONFIG_NOT_MODELLED,
         Severity::Warning,
         "config.yml has a Directory Sync setting dirsnap does not model, or a key it does not know: the agent may send what this plan does not show",
+    ),
+    (
+        SNAPSHOT_TIME_GAP,
+        Severity::Warning,
+        "the AD and IIJ ID snapshots were taken more than a day apart",
+    ),
+    (
+        DOMAIN_SYNCED_TWICE,
+        Severity::Error,
+        "two instances synchronize one AD domain (the precautions: never)",
+    ),
+    (
+        SNAPSHOT_REPEATED,
+        Severity::Warning,
+        "one snapshot given in two roles (--iid and --previous-iid, --ad and --previous-ad): its history adds nothing",
     ),
 ];

@@ -55,6 +55,7 @@ pub fn reconcile(inputs: &Inputs<'_>) -> Result<Plan, ReconcileError> {
     }
     checks::history::dn_changes(&mut plan, &instances);
     checks::config::check(&mut plan, &instances);
+    checks::inputs::check(&mut plan, inputs);
     Ok(assembly::finish(plan, inputs, &instances))
 }
 

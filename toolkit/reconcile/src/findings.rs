@@ -15,7 +15,7 @@ use dirsnap_filter::ldap::LdapFilter;
 use dirsnap_model::{AdGroup, AdUser, IidGroup, IidUser, M365User};
 use dirsnap_plan::codes;
 use dirsnap_plan::{
-    Action, Change, Confidence, Finding, Keys, MemberRef, Resource, Severity, show,
+    Action, Change, Confidence, Finding, InputDigest, Keys, MemberRef, Resource, Severity, show,
 };
 
 /// A finding of `code` about `subject`, with no keys, no text yet and high confidence.
@@ -1051,6 +1051,88 @@ pub(crate) fn config_not_modelled(
             Severity::Warning,
             Some(instance),
             format!("config.yml {key}"),
+        )
+    }
+}
+
+/// SNAPSHOT_TIME_GAP: an AD snapshot and the IIJ ID snapshot were taken far apart.
+pub(crate) fn snapshot_time_gap(
+    instance: &str,
+    ad_taken: DateTime<Utc>,
+    iid_taken: DateTime<Utc>,
+    limit_hours: i64,
+) -> Finding {
+    let hours = (ad_taken - iid_taken).num_hours();
+    let (first, later) = if hours > 0 {
+        ("IIJ ID", "AD")
+    } else {
+        ("AD", "IIJ ID")
+    };
+    Finding {
+        message: format!(
+            "the AD snapshot of instance {instance} was taken at {} and the IIJ ID snapshot at {}: {} hours apart (more than {limit_hours}). What changed in {first} after its snapshot, before the {later} one, is in neither: the plan describes a moment that never existed, and its actions may already be done or wrong",
+            ad_taken.to_rfc3339(),
+            iid_taken.to_rfc3339(),
+            hours.abs()
+        ),
+        remediation: "export AD and IIJ ID again, one right after the other, and reconcile those"
+            .into(),
+        ..about(
+            codes::SNAPSHOT_TIME_GAP,
+            Severity::Warning,
+            Some(instance),
+            "input snapshots".into(),
+        )
+    }
+}
+
+/// SNAPSHOT_REPEATED: one snapshot given in two roles.
+pub(crate) fn snapshot_repeated(first: &InputDigest, second: &InputDigest) -> Finding {
+    let role = |d: &InputDigest| {
+        let flag = format!("--{}", d.role.replace('_', "-"));
+        match &d.instance {
+            Some(i) => format!("{flag} (instance {i})"),
+            None => flag,
+        }
+    };
+    let lost = if first.role.ends_with("iid") {
+        "edits made in the console since the last sync cannot be seen (no CONSOLE_DRIFT is possible)"
+    } else {
+        "AD history adds nothing: DN changes, deletions and recreated accounts since the last sync cannot be seen"
+    };
+    Finding {
+        message: format!(
+            "{} and {} are the same snapshot (manifest digest {}): {lost}",
+            role(first),
+            role(second),
+            first.digest
+        ),
+        remediation:
+            "give the snapshot taken at the last sync as the previous one, or leave that flag out"
+                .into(),
+        ..about(
+            codes::SNAPSHOT_REPEATED,
+            Severity::Warning,
+            first.instance.as_deref(),
+            "input snapshots".into(),
+        )
+    }
+}
+
+/// DOMAIN_SYNCED_TWICE: two instances synchronize one AD domain.
+pub(crate) fn domain_synced_twice(domain: &str, first: &str, second: &str) -> Finding {
+    Finding {
+        message: format!(
+            "instances {first} and {second} both synchronize the AD domain {domain}. The precautions: never run two Directory Sync instances against the same domain at the same time — synchronization breaks (each sees the other's objects as its own to change or delete)"
+        ),
+        remediation: format!(
+            "run one instance per AD domain: drop one of the two, or check that the --ad snapshots are of different domains (dirsnap.instance names {first} and {second})"
+        ),
+        ..about(
+            codes::DOMAIN_SYNCED_TWICE,
+            Severity::Error,
+            None,
+            format!("AD domain {domain}"),
         )
     }
 }

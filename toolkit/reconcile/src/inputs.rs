@@ -28,6 +28,8 @@ pub struct IidSnapshot<'a> {
     pub users: &'a [IidUser],
     pub groups: &'a [IidGroup],
     pub memberships: &'a Edges,
+    /// When it was taken, when known (compared with the AD snapshots' time).
+    pub taken_at: Option<DateTime<Utc>>,
 }
 
 /// One Directory Sync instance: its config and its AD snapshot(s).

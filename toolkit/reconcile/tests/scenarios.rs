@@ -39,6 +39,7 @@ macro_rules! scenarios {
 scenarios!(
     user_create_enabled,
     config_not_modelled,
+    multi_instance_same_domain,
     user_create_disabled,
     user_update,
     user_delete_in_ad,

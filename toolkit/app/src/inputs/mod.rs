@@ -11,6 +11,7 @@
 //! without the columns its instance's mapping never binds, unless a filter is evaluated on
 //! the rows ([`dirsnap_reconcile::raw_needs`]).
 
+mod consistency;
 mod edges;
 mod instance;
 mod recorded;

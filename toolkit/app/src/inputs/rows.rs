@@ -56,6 +56,8 @@ pub struct IidRows {
     pub users: Vec<dirsnap_model::IidUser>,
     pub groups: Vec<dirsnap_model::IidGroup>,
     pub edges: Edges,
+    /// When the snapshot was taken (`None` for a state read back just now).
+    pub taken_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl IidRows {
@@ -71,6 +73,7 @@ impl IidRows {
             users: users?,
             groups: groups?,
             edges: edges?,
+            taken_at: Some(snap.manifest().taken_at),
         })
     }
 
@@ -79,6 +82,7 @@ impl IidRows {
             users: &self.users,
             groups: &self.groups,
             memberships: &self.edges,
+            taken_at: self.taken_at,
         }
     }
 }

@@ -64,6 +64,7 @@ pub fn from_sources(
         (None, None) | (Some(Mode::Recovery), _) => Mode::Recovery,
         (Some(Mode::Normal), None) => return Err(AppError::NormalModeWithoutPreviousIid),
     };
+    super::consistency::check(src)?;
     // Which AD snapshot is --config's instance, and what every snapshot needs decoded.
     let clock = PhaseClock::start();
     progress.step("reading AD snapshots");
@@ -131,6 +132,9 @@ pub fn from_sources(
         )?),
         None => None,
     };
+    if let Some(previous) = &previous_iid {
+        super::consistency::same_tenant(previous, &iid)?;
+    }
     let m365 = match &src.m365 {
         Some(p) => Some(snapshot::read_m365(
             p,

@@ -144,6 +144,8 @@ pub(super) fn overlay(
         users: out_users,
         groups: out_groups,
         edges: edges.into_iter().collect(),
+        // Part read back just now: compared with nothing.
+        taken_at: None,
     })
 }
 
@@ -189,6 +191,7 @@ mod tests {
             edges: [edge("g1", "u1"), edge("g1", "u2"), edge("g2", "u3")]
                 .into_iter()
                 .collect(),
+            taken_at: None,
         };
         let users: BTreeMap<String, Fresh> = [
             (

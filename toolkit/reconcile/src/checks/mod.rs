@@ -1,9 +1,10 @@
 //! Checks that add findings without planning actions: what differs between Directory Sync's
 //! cache and the live tenant ([`normal_mode`]), objects whose DN changed ([`history`]), the
-//! access token's expiry ([`token`]) and the config.yml settings dirsnap does not model
-//! ([`config`]).
+//! access token's expiry ([`token`]), the config.yml settings dirsnap does not model
+//! ([`config`]) and what the inputs say about the run ([`inputs`]).
 
 pub(crate) mod config;
 pub(crate) mod history;
+pub(crate) mod inputs;
 pub(crate) mod normal_mode;
 pub(crate) mod token;

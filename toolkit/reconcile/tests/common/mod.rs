@@ -65,6 +65,7 @@ impl Iid {
             users: &self.users,
             groups: &self.groups,
             memberships: &self.edges,
+            taken_at: None,
         }
     }
 }
