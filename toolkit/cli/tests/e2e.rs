@@ -701,6 +701,52 @@ fn two_domains_converge_on_the_mock_and_each_ad_change_has_its_documented_outcom
         "{}",
         p4.show()
     );
+
+    // Rename the group Sales in AD (instance A now owns the groups named Sales…). Groups are
+    // matched by name: without the previous AD snapshot the plan deletes Sales and creates
+    // Sales-JP with the same members, which GROUP_REPLACED reports (its Microsoft 365 group
+    // would be deleted); with it, the group is renamed in place.
+    a.ldap(
+        "ldapmodrdn",
+        &["-r", &format!("CN=Sales,{}", a.sync), "CN=Sales-JP"],
+        None,
+    );
+    let renamed = d.join("renamed");
+    std::fs::create_dir_all(&renamed).unwrap();
+    let cfg_a = a.config(
+        &renamed,
+        &url,
+        "displayName sw \"Sales\" or displayName eq \"Shared\"",
+        true,
+    );
+    export_ad(&a, &cfg_a, &snap("a3"));
+    let p5 = reconcile(
+        &cfg_a,
+        &[&snap("a3"), &snap("b2")],
+        &[],
+        &snap("iid3"),
+        &snap("plan5"),
+    );
+    assert!(p5.has("delete_group", "Sales", "orphan"), "{}", p5.show());
+    assert!(
+        p5.has("create_group", "Sales-JP", "create"),
+        "{}",
+        p5.show()
+    );
+    assert!(p5.finding("GROUP_REPLACED", "Sales-JP"), "{}", p5.show());
+    let p6 = reconcile(
+        &cfg_a,
+        &[&snap("a3"), &snap("b2")],
+        &[&snap("a2"), &snap("b2")],
+        &snap("iid3"),
+        &snap("plan6"),
+    );
+    assert!(
+        p6.has("update_group", "Sales-JP", "rename"),
+        "{}",
+        p6.show()
+    );
+    assert!(!p6.finding("GROUP_REPLACED", "Sales-JP"), "{}", p6.show());
     eprintln!("e2e on the mock: {:.1} s", started.elapsed().as_secs_f64());
 }
 

@@ -29,6 +29,7 @@ pub const CONFIG_NOT_MODELLED: &str = "CONFIG_NOT_MODELLED";
 pub const SNAPSHOT_TIME_GAP: &str = "SNAPSHOT_TIME_GAP";
 pub const DOMAIN_SYNCED_TWICE: &str = "DOMAIN_SYNCED_TWICE";
 pub const SNAPSHOT_REPEATED: &str = "SNAPSHOT_REPEATED";
+pub const GROUP_REPLACED: &str = "GROUP_REPLACED";
 
 /// Every code with its usual severity and a one-line meaning. TOKEN_EXPIRING is a warning,
 /// or an error when the token has already expired; RECREATED_USER is info when nothing
@@ -158,5 +159,10 @@ pub const CATALOG: &[(&str, Severity, &str)] = &[
         SNAPSHOT_REPEATED,
         Severity::Warning,
         "one snapshot given in two roles (--iid and --previous-iid, --ad and --previous-ad): its history adds nothing",
+    ),
+    (
+        GROUP_REPLACED,
+        Severity::Warning,
+        "a group is deleted and another created with the same members (a rename the plan cannot see): its Microsoft 365 group is deleted",
     ),
 ];

@@ -1055,6 +1055,36 @@ pub(crate) fn config_not_modelled(
     }
 }
 
+/// GROUP_REPLACED: a deleted IIJ ID group and a created one with the same members.
+pub(crate) fn group_replaced(
+    instance: &str,
+    old_name: &str,
+    old_id: &str,
+    new_name: &str,
+    members: usize,
+    confident: bool,
+) -> Finding {
+    Finding {
+        message: format!(
+            "this plan deletes the IIJ ID group {old_name:?} (id {old_id}) and creates {new_name:?} with the same {members} member(s): most likely the AD group was renamed (or deleted and made again), which groups matched by name cannot follow without the previous AD snapshot. Deleting an IIJ ID group deletes its Microsoft 365 group — its mail address, Teams and site links go — and the new one is a different Microsoft 365 group"
+        ),
+        remediation: format!(
+            "if it is a rename, reconcile with --previous-ad (the AD snapshot of the last sync) so the group is renamed in place, or rename {old_name:?} to {new_name:?} in IIJ ID Console before the sync; if it is really a new group, nothing to do"
+        ),
+        confidence: if confident {
+            Confidence::High
+        } else {
+            Confidence::Low
+        },
+        ..about(
+            codes::GROUP_REPLACED,
+            Severity::Warning,
+            Some(instance),
+            group_subject(new_name),
+        )
+    }
+}
+
 /// SNAPSHOT_TIME_GAP: an AD snapshot and the IIJ ID snapshot were taken far apart.
 pub(crate) fn snapshot_time_gap(
     instance: &str,

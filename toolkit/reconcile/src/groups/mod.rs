@@ -10,13 +10,16 @@
 //! 3. per instance, [`create_rename`] (create_group / update_group), then its member
 //!    changes (`membership.rs`);
 //! 4. [`orphans`]: owned IIJ ID groups no AD group claims → delete_group (groups have no
-//!    pending deletion), unless another instance synchronizes them (FOREIGN_GROUP_DELETE).
+//!    pending deletion), unless another instance synchronizes them (FOREIGN_GROUP_DELETE);
+//! 5. [`replaced`]: a deleted group and a created one with the same members → GROUP_REPLACED
+//!    (a rename the plan could not see, and a Microsoft 365 group deleted).
 
 pub(crate) mod action;
 pub(crate) mod create_rename;
 pub(crate) mod matching;
 pub(crate) mod names;
 pub(crate) mod orphans;
+pub(crate) mod replaced;
 
 use crate::ids::{IidGroupRow, InstanceIdx, ScopedGroup};
 use crate::index::IidIndex;
@@ -74,4 +77,5 @@ pub(crate) fn plan_groups(
         plan.note(crate::findings::notes::nested_groups_left_out(nested_total));
     }
     orphans::delete_orphans(plan, instances, base, &guards.protected, &claimed_by);
+    replaced::check(plan, base);
 }
