@@ -9,10 +9,14 @@
 //! Pure: built from the recovery-mode plan, the normal-mode plan (for console drift, when the
 //! last-known state is known) and the IIJ ID users pending deletion.
 
-use crate::render::{CSS, change_lines, html_escape, key_line, md_escape, member_line, subject_of};
+use crate::render::{
+    REPORT_REFS_PER_ROW, Ref, change_lines, html_code, html_cols, html_escape, html_head,
+    html_name, html_refs, key_line, md_escape, member_line, subject_of,
+};
 use dirsnap_plan::codes;
-use dirsnap_plan::{Action, Finding, Op, Plan, Severity};
+use dirsnap_plan::{Action, Finding, Op, Plan, Severity, Summary};
 use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 /// One line of a section: a subject and what is known about it.
@@ -22,6 +26,30 @@ pub struct Item {
     /// `error`, `warning`, `info`, or the action op.
     pub tag: String,
     pub lines: Vec<String>,
+    /// How audit.html links it to the rows it is about (not part of audit.json).
+    #[serde(skip)]
+    pub links: Links,
+}
+
+/// An item's place among the report's links: findings link to their actions, actions back to
+/// the findings and console edits about them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Links {
+    /// The element id of the row that is the item's home (`finding-3`, `action-12`,
+    /// `drift-1`); other rows about the same object link there.
+    pub anchor: Option<String>,
+    /// Seqs of the recovery-mode plan's actions the item is about.
+    pub actions: Vec<u32>,
+    /// The findings and console edits about this action, in the order the report lists them.
+    pub findings: Vec<LinkTo>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkTo {
+    pub anchor: String,
+    pub label: String,
+    /// `error`, `warning` or `info`.
+    pub severity: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -46,6 +74,9 @@ pub struct Audit {
     pub instances: Vec<String>,
     pub counts: Counts,
     pub sections: Vec<Section>,
+    /// The recovery-mode plan's counts, for the charts (its plan.json has them).
+    #[serde(skip)]
+    pub summary: Summary,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -84,7 +115,8 @@ pub struct AuditInput<'a> {
     pub accept_console_edits: bool,
 }
 
-fn finding_item(f: &Finding) -> Item {
+/// `index`: the finding's position in the recovery-mode plan (none for the normal-mode plan's).
+fn finding_item(index: Option<usize>, f: &Finding) -> Item {
     let mut lines = vec![f.message.clone(), format!("What to do: {}", f.remediation)];
     if let Some(i) = &f.instance {
         lines.push(format!("instance {i}"));
@@ -95,6 +127,11 @@ fn finding_item(f: &Finding) -> Item {
         lines: {
             lines.insert(0, f.code.clone());
             lines
+        },
+        links: Links {
+            anchor: index.map(|i| format!("finding-{}", i + 1)),
+            actions: f.actions.clone(),
+            findings: Vec::new(),
         },
     }
 }
@@ -111,17 +148,34 @@ fn action_item(a: &Action) -> Item {
         subject: subject_of(a),
         tag: a.op.as_str().to_string(),
         lines,
+        links: Links {
+            anchor: None,
+            actions: vec![a.seq],
+            findings: Vec::new(),
+        },
     }
 }
+
+/// The section listing every action: each action's row there is its home.
+const ACTIONS_SECTION: &str = "recovery-actions";
 
 fn is_delete(a: &Action) -> bool {
     matches!(a.op, Op::PendingDeleteUser | Op::DeleteGroup)
 }
 
-fn findings_with<'a>(plan: &'a Plan, codes: &[&str]) -> Vec<&'a Finding> {
+/// The plan's findings with one of `codes`, each with its position in the plan.
+fn findings_with<'a>(plan: &'a Plan, codes: &[&str]) -> Vec<(usize, &'a Finding)> {
     plan.findings
         .iter()
-        .filter(|f| codes.contains(&f.code.as_str()))
+        .enumerate()
+        .filter(|(_, f)| codes.contains(&f.code.as_str()))
+        .collect()
+}
+
+fn finding_items(plan: &Plan, codes: &[&str]) -> Vec<Item> {
+    findings_with(plan, codes)
+        .into_iter()
+        .map(|(i, f)| finding_item(Some(i), f))
         .collect()
 }
 
@@ -136,7 +190,7 @@ pub fn audit(input: &AuditInput<'_>) -> Audit {
     // Console drift: live vs last-known, with what recovery would do to each object.
     let mut drift_items = Vec::new();
     if let Some(normal) = input.normal {
-        for f in findings_with(normal, &[codes::CONSOLE_DRIFT]) {
+        for (_, f) in findings_with(normal, &[codes::CONSOLE_DRIFT]) {
             let id = f.keys.get("id").cloned();
             let touching: Vec<&Action> = plan
                 .actions
@@ -152,8 +206,13 @@ pub fn audit(input: &AuditInput<'_>) -> Audit {
                                 .is_some_and(|n| f.subject == format!("group {n}")))
                 })
                 .collect();
-            let mut item = finding_item(f);
+            let mut item = finding_item(None, f);
             item.lines.remove(0);
+            item.links = Links {
+                anchor: Some(format!("drift-{}", drift_items.len() + 1)),
+                actions: touching.iter().map(|a| a.seq).collect(),
+                findings: Vec::new(),
+            };
             if touching.is_empty() {
                 item.lines
                     .push("recovery mode leaves this object as it is now".into());
@@ -199,13 +258,10 @@ pub fn audit(input: &AuditInput<'_>) -> Audit {
         .collect();
     counts.orphans = orphans.len();
     counts.deletes = orphans.len();
-    let mut foreign: Vec<Item> = findings_with(
+    let mut foreign = finding_items(
         plan,
         &[codes::FOREIGN_GROUP_DELETE, codes::FOREIGN_USER_DELETE],
-    )
-    .into_iter()
-    .map(finding_item)
-    .collect();
+    );
     let mut orphan_items = orphans;
     orphan_items.append(&mut foreign);
     sections.push(Section {
@@ -223,11 +279,7 @@ pub fn audit(input: &AuditInput<'_>) -> Audit {
         .filter(|a| a.matched_by.as_deref() == Some("userName"))
         .map(action_item)
         .collect();
-    unlinked.extend(
-        findings_with(plan, &[codes::OWNERSHIP_CONFLICT])
-            .into_iter()
-            .map(finding_item),
-    );
+    unlinked.extend(finding_items(plan, &[codes::OWNERSHIP_CONFLICT]));
     counts.unlinked_matches = unlinked.len();
     sections.push(Section {
         id: "unlinked",
@@ -245,6 +297,7 @@ pub fn audit(input: &AuditInput<'_>) -> Audit {
             subject: format!("user {}", p.user_name),
             tag: "pending".into(),
             lines: vec![format!("id {}: pending deletion in IIJ ID", p.id)],
+            links: Links::default(),
         })
         .collect();
     pending.extend(
@@ -253,11 +306,7 @@ pub fn audit(input: &AuditInput<'_>) -> Audit {
             .filter(|a| a.op == Op::RestoreUser)
             .map(action_item),
     );
-    pending.extend(
-        findings_with(plan, &[codes::RECREATED_PENDING_DELETION])
-            .into_iter()
-            .map(finding_item),
-    );
+    pending.extend(finding_items(plan, &[codes::RECREATED_PENDING_DELETION]));
     counts.pending_deletion = input.pending.len();
     sections.push(Section {
         id: "pending",
@@ -267,17 +316,14 @@ pub fn audit(input: &AuditInput<'_>) -> Audit {
         empty: "None known. IIJ ID does not list pending users over SCIM (assumption MK2): the snapshot shows them only when they come from another source.".into(),
     });
 
-    let dup: Vec<Item> = findings_with(
+    let dup = finding_items(
         plan,
         &[
             codes::DUPLICATE_KEY,
             codes::AMBIGUOUS_MATCH,
             codes::LIVE_UNIQUENESS_CONFLICT,
         ],
-    )
-    .into_iter()
-    .map(finding_item)
-    .collect();
+    );
     counts.duplicates = dup.len();
     sections.push(Section {
         id: "duplicates",
@@ -287,10 +333,7 @@ pub fn audit(input: &AuditInput<'_>) -> Audit {
         empty: "None.".into(),
     });
 
-    let coll: Vec<Item> = findings_with(plan, &[codes::GROUP_NAME_COLLISION])
-        .into_iter()
-        .map(finding_item)
-        .collect();
+    let coll = finding_items(plan, &[codes::GROUP_NAME_COLLISION]);
     counts.group_name_collisions = coll.len();
     sections.push(Section {
         id: "group-collisions",
@@ -311,12 +354,13 @@ pub fn audit(input: &AuditInput<'_>) -> Audit {
         codes::LIVE_UNIQUENESS_CONFLICT,
         codes::GROUP_NAME_COLLISION,
     ];
-    let mut other: Vec<&Finding> = plan
+    let mut other: Vec<(usize, &Finding)> = plan
         .findings
         .iter()
-        .filter(|f| !shown.contains(&f.code.as_str()))
+        .enumerate()
+        .filter(|(_, f)| !shown.contains(&f.code.as_str()))
         .collect();
-    other.sort_by_key(|f| match f.severity {
+    other.sort_by_key(|(_, f)| match f.severity {
         Severity::Error => 0,
         Severity::Warning => 1,
         Severity::Info => 2,
@@ -325,19 +369,31 @@ pub fn audit(input: &AuditInput<'_>) -> Audit {
         id: "other-findings",
         title: "Other findings",
         intro: "Everything else the recovery-mode plan predicts (docs/findings.md explains every code).".into(),
-        items: other.into_iter().map(finding_item).collect(),
+        items: other
+            .into_iter()
+            .map(|(i, f)| finding_item(Some(i), f))
+            .collect(),
         empty: "None.".into(),
     });
 
     let mut actions: Vec<&Action> = plan.actions.iter().collect();
     actions.sort_by_key(|a| (a.op.rank(), a.seq));
     sections.push(Section {
-        id: "recovery-actions",
+        id: ACTIONS_SECTION,
         title: "What recovery mode would do",
         intro: "Every request a recovery-mode run would send, grouped by kind, each with its rule and reason. This is the plan under recovery-plan/ in this directory.".into(),
-        items: actions.into_iter().map(action_item).collect(),
+        items: actions
+            .into_iter()
+            .map(|a| {
+                let mut item = action_item(a);
+                item.links.anchor = Some(format!("action-{}", a.seq));
+                item.links.actions.clear();
+                item
+            })
+            .collect(),
         empty: "Nothing: AD and the live tenant agree.".into(),
     });
+    link_back(&mut sections);
 
     counts.blocking_findings = plan.findings.iter().filter(|f| f.blocks()).count();
     let mut reasons = Vec::new();
@@ -405,6 +461,52 @@ pub fn audit(input: &AuditInput<'_>) -> Audit {
         instances: plan.instances.iter().map(|i| i.name.clone()).collect(),
         counts,
         sections,
+        summary: plan.summary.clone(),
+    }
+}
+
+/// Gives every action item the findings and console edits that are about its action, in the
+/// order the report lists them.
+fn link_back(sections: &mut [Section]) {
+    let mut about: HashMap<u32, Vec<LinkTo>> = HashMap::new();
+    for item in sections.iter().flat_map(|s| &s.items) {
+        let Some(anchor) = &item.links.anchor else {
+            continue;
+        };
+        if anchor.starts_with("action-") {
+            continue;
+        }
+        let label = if anchor.starts_with("drift-") {
+            format!("console edit of {}", item.subject)
+        } else {
+            format!(
+                "{} {}",
+                item.tag.to_uppercase(),
+                item.lines.first().map(String::as_str).unwrap_or_default()
+            )
+        };
+        for seq in &item.links.actions {
+            about.entry(*seq).or_default().push(LinkTo {
+                anchor: anchor.clone(),
+                label: label.clone(),
+                severity: item.tag.clone(),
+            });
+        }
+    }
+    for item in sections.iter_mut().flat_map(|s| s.items.iter_mut()) {
+        let is_action = Op::ALL.iter().any(|op| op.as_str() == item.tag);
+        if !is_action {
+            continue;
+        }
+        let seq = match &item.links.anchor {
+            Some(a) => a
+                .strip_prefix("action-")
+                .and_then(|n| n.parse::<u32>().ok()),
+            None => item.links.actions.first().copied(),
+        };
+        if let Some(found) = seq.and_then(|s| about.get(&s)) {
+            item.links.findings = found.clone();
+        }
     }
 }
 
@@ -437,6 +539,12 @@ pub fn markdown(a: &Audit) -> String {
         let _ = writeln!(o, "| {} | {} |", s.title, s.items.len());
     }
     let _ = writeln!(o);
+    crate::chart::markdown_tables(
+        &mut o,
+        "what recovery mode would do",
+        "its findings by severity",
+        &a.summary,
+    );
     for s in &a.sections {
         let _ = writeln!(o, "## {} ({})\n", s.title, s.items.len());
         let _ = writeln!(o, "{}\n", md_escape(&s.intro));
@@ -457,9 +565,28 @@ pub fn markdown(a: &Audit) -> String {
 
 pub fn html(a: &Audit) -> String {
     let mut o = String::new();
+    // Links only to rows that are in the page: a finding the audit does not list is named,
+    // not linked.
+    let anchors: BTreeSet<&str> = a
+        .sections
+        .iter()
+        .flat_map(|s| &s.items)
+        .filter_map(|i| i.links.anchor.as_deref())
+        .collect();
+    let action_ref = |seq: u32| {
+        let anchor = format!("action-{seq}");
+        Ref {
+            href: anchors
+                .contains(anchor.as_str())
+                .then(|| format!("#{anchor}")),
+            text: format!("#{seq}"),
+            class: "",
+        }
+    };
+    let _ = html_head(&mut o, "dirsnap audit");
     let _ = write!(
         o,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>dirsnap audit</title><style>{CSS}</style></head><body>\n<h1>dirsnap audit — before recovery mode</h1>\n<p>as of {} — instances: {}</p>\n",
+        "<h1>dirsnap audit — before recovery mode</h1>\n<p>as of {} — instances: {}</p>\n",
         html_escape(&a.as_of),
         html_escape(&a.instances.join(", "))
     );
@@ -475,7 +602,25 @@ pub fn html(a: &Audit) -> String {
     for n in &a.notes {
         let _ = writeln!(o, "<li>note: {}</li>", html_escape(n));
     }
-    let _ = writeln!(o, "</ul><table><tr><th>section</th><th>count</th></tr>");
+    let _ = writeln!(o, "</ul>");
+    let first_with = |tag: &str, prefix: &str| {
+        a.sections
+            .iter()
+            .flat_map(|s| &s.items)
+            .filter(|i| i.tag == tag)
+            .filter_map(|i| i.links.anchor.as_deref())
+            .find(|anchor| anchor.starts_with(prefix))
+            .map(|anchor| format!("#{anchor}"))
+    };
+    let _ = crate::chart::html_charts(
+        &mut o,
+        "What recovery mode would do",
+        "Its findings by severity",
+        &a.summary,
+        &|op| first_with(op.as_str(), "action-"),
+        &|severity| first_with(severity, "finding-"),
+    );
+    let _ = writeln!(o, "<table><tr><th>section</th><th>count</th></tr>");
     for s in &a.sections {
         let _ = writeln!(
             o,
@@ -499,32 +644,71 @@ pub fn html(a: &Audit) -> String {
             let _ = writeln!(o, "<p>{}</p>", html_escape(&s.empty));
             continue;
         }
-        let _ = writeln!(
-            o,
-            "<table><tr><th>kind</th><th>object</th><th>details</th></tr>"
-        );
+        o.push_str("<table class=\"grid\">");
+        let _ = html_cols(&mut o, &["13rem", "19rem", ""]);
+        let _ = writeln!(o, "<tr><th>kind</th><th>object</th><th>details</th></tr>");
         for i in &s.items {
             let class = match i.tag.as_str() {
                 "error" | "warning" | "info" => i.tag.as_str(),
                 "pending_delete_user" | "delete_group" => "warning",
                 _ => "",
             };
-            let lines: String = i
-                .lines
+            let mut details = String::from("<ul class=\"changes\">");
+            for l in &i.lines {
+                let _ = write!(details, "<li>{}</li>", html_escape(l));
+            }
+            details.push_str("</ul>");
+            let seqs = &i.links.actions;
+            let refs: Vec<Ref> = seqs
                 .iter()
-                .map(|l| format!("<li>{}</li>", html_escape(l)))
+                .take(REPORT_REFS_PER_ROW)
+                .map(|s| action_ref(*s))
                 .collect();
+            html_refs(
+                &mut details,
+                if seqs.len() == 1 { "action" } else { "actions" },
+                &refs,
+                seqs.len(),
+            );
+            let found = &i.links.findings;
+            let refs: Vec<Ref> = found
+                .iter()
+                .take(REPORT_REFS_PER_ROW)
+                .map(|f| Ref {
+                    href: anchors
+                        .contains(f.anchor.as_str())
+                        .then(|| format!("#{}", f.anchor)),
+                    text: f.label.clone(),
+                    class: severity_class(&f.severity),
+                })
+                .collect();
+            html_refs(&mut details, "findings", &refs, found.len());
+            let id = i
+                .links
+                .anchor
+                .as_ref()
+                .map(|a| format!(" id=\"{}\"", html_escape(a)))
+                .unwrap_or_default();
             let _ = writeln!(
                 o,
-                "<tr class=\"{class}\"><td class=\"mono\">{}</td><td>{}</td><td><ul class=\"changes\">{lines}</ul></td></tr>",
-                html_escape(&i.tag),
-                html_escape(&i.subject)
+                "<tr{id} class=\"{class}\"><td class=\"mono code\">{}</td><td>{}</td><td>{details}</td></tr>",
+                html_code(&i.tag),
+                html_name(&i.subject)
             );
         }
         let _ = writeln!(o, "</table>");
     }
     let _ = writeln!(o, "</body></html>");
     o
+}
+
+fn severity_class(severity: &str) -> &'static str {
+    match severity {
+        "error" => "error",
+        "warning" => "warning",
+        "info" => "info",
+        _ => "",
+    }
 }
 
 /// The verdict and the counts, for the terminal.

@@ -9,6 +9,7 @@
 //! The plan directory itself (files, manifest, checksums) is dirsnap-plan's.
 
 pub mod audit;
+mod chart;
 pub mod render;
 
 pub use render::{Format, render};

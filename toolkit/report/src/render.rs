@@ -125,7 +125,8 @@ pub(crate) fn member_line(a: &Action) -> Option<String> {
     Some(format!("members: {}", names.join(", ")))
 }
 
-pub(crate) fn key_line(a: &Action) -> String {
+/// The keys of an action for people, without what it waits for.
+fn key_parts(a: &Action) -> Vec<String> {
     let mut parts = Vec::new();
     if let Some(m) = &a.matched_by {
         parts.push(format!("matched by {m}"));
@@ -136,6 +137,11 @@ pub(crate) fn key_line(a: &Action) -> String {
     if let Some(t) = &a.target {
         parts.push(format!("id {t}"));
     }
+    parts
+}
+
+pub(crate) fn key_line(a: &Action) -> String {
+    let mut parts = key_parts(a);
     if !a.depends_on.is_empty() {
         let d: Vec<String> = a.depends_on.iter().map(|s| format!("#{s}")).collect();
         parts.push(format!("after {}", d.join(", ")));
@@ -216,11 +222,50 @@ fn sev_label(s: Severity) -> &'static str {
 }
 
 fn finding_refs(f: &Finding) -> String {
+    finding_refs_limited(f, usize::MAX)
+}
+
+/// ` (actions #1, #2)`, at most `cap` of them and how many more.
+fn finding_refs_limited(f: &Finding, cap: usize) -> String {
     if f.actions.is_empty() {
         return String::new();
     }
-    let d: Vec<String> = f.actions.iter().map(|s| format!("#{s}")).collect();
-    format!(" (actions {})", d.join(", "))
+    let d: Vec<String> = f
+        .actions
+        .iter()
+        .take(cap)
+        .map(|s| format!("#{s}"))
+        .collect();
+    format!(
+        " (actions {}{})",
+        d.join(", "),
+        more_refs(f.actions.len(), cap)
+    )
+}
+
+/// `, and 9,950 more (plan.json lists them)` when a list of references was cut at `cap`.
+fn more_refs(total: usize, cap: usize) -> String {
+    if total > cap {
+        format!(
+            ", and {} more (plan.json lists them)",
+            crate::chart::grouped((total - cap) as u64)
+        )
+    } else {
+        String::new()
+    }
+}
+
+/// References a row of a limited report links at most: a threshold finding can be about
+/// every one of a million actions, and a group's member additions can wait for thousands of
+/// creates.
+pub const REPORT_REFS_PER_ROW: usize = 50;
+
+fn refs_cap(per_kind: usize) -> usize {
+    if per_kind == usize::MAX {
+        usize::MAX
+    } else {
+        REPORT_REFS_PER_ROW
+    }
 }
 
 fn finding_flags(f: &Finding) -> &'static str {
@@ -328,18 +373,12 @@ fn markdown(plan: &Plan, per_kind: usize, o: &mut dyn std::fmt::Write) -> std::f
     let _ = writeln!(o, "- **instances**: {}", md_escape(&instances_line(plan)));
     let _ = writeln!(o, "- **verdict**: {}\n", verdict(plan));
     let _ = writeln!(o, "## Summary\n");
-    let _ = writeln!(o, "| what | count |\n|---|---:|");
-    for op in Op::ALL {
-        if let Some(n) = plan.summary.by_op.get(op.as_str()) {
-            let _ = writeln!(o, "| `{}` | {n} |", op.as_str());
-        }
-    }
-    for k in ["error", "warning", "info"] {
-        if let Some(n) = plan.summary.by_severity.get(k) {
-            let _ = writeln!(o, "| findings: {k} | {n} |");
-        }
-    }
-    let _ = writeln!(o, "| skipped | {} |\n", plan.summary.skipped);
+    crate::chart::markdown_tables(o, "actions by kind", "findings by severity", &plan.summary);
+    let _ = writeln!(
+        o,
+        "Skipped (left alone): {}\n",
+        crate::chart::grouped(plan.summary.skipped)
+    );
     let _ = writeln!(o, "## Findings ({})\n", plan.findings.len());
     if plan.findings.is_empty() {
         let _ = writeln!(o, "None.\n");
@@ -353,7 +392,12 @@ fn markdown(plan: &Plan, per_kind: usize, o: &mut dyn std::fmt::Write) -> std::f
             md_escape(&f.subject),
             finding_flags(f)
         );
-        let _ = writeln!(o, "{}{}\n", md_escape(&f.message), finding_refs(f));
+        let _ = writeln!(
+            o,
+            "{}{}\n",
+            md_escape(&f.message),
+            finding_refs_limited(f, refs_cap(per_kind))
+        );
         let _ = writeln!(o, "**What to do:** {}\n", md_escape(&f.remediation));
     }
     let _ = writeln!(o, "## Actions ({})\n", plan.actions.len());
@@ -423,18 +467,200 @@ pub fn html_escape(s: &str) -> String {
     o
 }
 
-pub(crate) const CSS: &str = "body{font-family:system-ui,-apple-system,'Segoe UI','Hiragino Sans','Noto Sans JP',sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1b1b1b}\
+/// Shared by the plan and audit reports. Long text wraps anywhere rather than widening the
+/// page (DNs, base64 anchors and e-mail addresses have no spaces), except codes and rules,
+/// which break only where [`html_code`] lets them; the main tables have fixed column widths,
+/// so no content can push them wider than the window. The font lists name the Japanese fonts
+/// of Windows, macOS and Linux so that Japanese names get Japanese glyph shapes whatever the
+/// page's language.
+pub(crate) const CSS: &str = "body{font-family:system-ui,-apple-system,'Segoe UI','Hiragino Sans','Hiragino Kaku Gothic ProN','Yu Gothic UI','Yu Gothic',Meiryo,'Noto Sans CJK JP','Noto Sans JP',sans-serif;margin:2rem auto;max-width:90rem;padding:0 1rem;color:#1b1b1b;overflow-wrap:anywhere}\
 h1{font-size:1.6rem}h2{border-bottom:1px solid #ddd;padding-bottom:.2rem;margin-top:2rem}\
-table{border-collapse:collapse;margin:.5rem 0}td,th{border:1px solid #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}\
+table{border-collapse:collapse;margin:.5rem 0;max-width:100%}table.grid{table-layout:fixed;width:100%}td,th{border:1px solid #ddd;padding:.3rem .6rem;text-align:left;vertical-align:top}\
 .error{background:#fde8e8}.warning{background:#fff6dd}.info{background:#eef5ff}\
-.sev{font-weight:bold;white-space:nowrap}.mono{font-family:ui-monospace,monospace;font-size:.85em}\
-.blocked{color:#a00;font-weight:bold}.ok{color:#070;font-weight:bold}ul.changes{margin:.2rem 0}";
+.sev{font-weight:bold}.code{overflow-wrap:normal}\
+.mono{font-family:ui-monospace,'Cascadia Mono',Consolas,'Noto Sans Mono CJK JP','MS Gothic',monospace;font-size:.85em}\
+.blocked{color:#a00;font-weight:bold}.ok{color:#070;font-weight:bold}ul.changes{margin:.2rem 0;padding-left:1.2rem}\
+.refs{margin-top:.3rem;font-size:.9em}a{color:#0b57d0}tr:target>td{background:#fff2a8}\
+.charts{display:flex;flex-wrap:wrap;align-items:flex-start;gap:1rem 2rem;margin:1rem 0}.charts svg{max-width:100%;height:auto}.charts a:hover rect{opacity:.8}";
+
+/// A code, rule or op for HTML: escaped, breakable after `_` and `.` (and nowhere else) when a
+/// window is too narrow for it.
+pub(crate) fn html_code(s: &str) -> String {
+    html_escape(s).replace('_', "_<wbr>").replace('.', ".<wbr>")
+}
+
+/// A user or group name for HTML: escaped, and breakable before `@` so that an address too
+/// long for its column wraps at its domain rather than one letter before the end.
+pub(crate) fn html_name(s: &str) -> String {
+    html_escape(s).replace('@', "<wbr>@")
+}
+
+/// The column widths of a `grid` table: fixed, so that no cell's content can widen the table
+/// beyond the page; the columns left without a width share what remains.
+pub(crate) fn html_cols(o: &mut dyn std::fmt::Write, widths: &[&str]) -> std::fmt::Result {
+    o.write_str("<colgroup>")?;
+    for w in widths {
+        if w.is_empty() {
+            o.write_str("<col>")?;
+        } else {
+            write!(o, "<col style=\"width:{w}\">")?;
+        }
+    }
+    o.write_str("</colgroup>")
+}
+
+/// The `<head>` of both reports.
+pub(crate) fn html_head(o: &mut dyn std::fmt::Write, title: &str) -> std::fmt::Result {
+    write!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{}</title><style>{CSS}</style></head><body>\n",
+        html_escape(title)
+    )
+}
+
+/// A reference to another row of a report: linked when the row is in the page.
+pub(crate) struct Ref {
+    pub href: Option<String>,
+    pub text: String,
+    /// A class for the link (a finding's severity).
+    pub class: &'static str,
+}
+
+/// `<div class="refs">label: <a>…</a>, …, and N more</div>` for `refs` out of `total`.
+pub(crate) fn html_refs(o: &mut String, label: &str, refs: &[Ref], total: usize) {
+    if refs.is_empty() {
+        return;
+    }
+    let _ = write!(o, "<div class=\"refs\">{}: ", html_escape(label));
+    html_ref_list(o, refs, total);
+    o.push_str("</div>");
+}
+
+/// The links of `refs` separated by commas, then how many of `total` are left out.
+pub(crate) fn html_ref_list(o: &mut String, refs: &[Ref], total: usize) {
+    for (i, r) in refs.iter().enumerate() {
+        if i > 0 {
+            o.push_str(", ");
+        }
+        match &r.href {
+            Some(h) if r.class.is_empty() => {
+                let _ = write!(o, "<a href=\"{}\">", html_escape(h));
+            }
+            Some(h) => {
+                let _ = write!(o, "<a class=\"{}\" href=\"{}\">", r.class, html_escape(h));
+            }
+            None => {}
+        }
+        o.push_str(&html_escape(&r.text));
+        if r.href.is_some() {
+            o.push_str("</a>");
+        }
+    }
+    o.push_str(&html_escape(&more_refs(total, refs.len())));
+}
+
+/// Which actions a limited report shows (the first `per_kind` of each kind), so that every
+/// reference points at a row that is in the page, or at the note saying where the others are.
+struct Shown<'a> {
+    plan: &'a Plan,
+    shown: Vec<bool>,
+}
+
+impl<'a> Shown<'a> {
+    fn new(plan: &'a Plan, per_kind: usize) -> Self {
+        let mut seen: std::collections::BTreeMap<Op, usize> = Default::default();
+        let shown = plan
+            .actions
+            .iter()
+            .map(|a| {
+                let n = seen.entry(a.op).or_default();
+                *n += 1;
+                *n <= per_kind
+            })
+            .collect();
+        Shown { plan, shown }
+    }
+
+    fn index(&self, seq: u32) -> Option<usize> {
+        let i = usize::try_from(seq).ok()?.checked_sub(1)?;
+        if self.plan.actions.get(i).is_some_and(|a| a.seq == seq) {
+            return Some(i);
+        }
+        self.plan.actions.binary_search_by_key(&seq, |a| a.seq).ok()
+    }
+
+    fn is_shown(&self, seq: u32) -> bool {
+        self.index(seq)
+            .and_then(|i| self.shown.get(i).copied())
+            .unwrap_or(false)
+    }
+
+    /// The link to action `seq`: its row, or for an action the report leaves out, the note at
+    /// the end of its kind's list that says where to read it.
+    fn action_ref(&self, seq: u32) -> Ref {
+        match self.index(seq) {
+            Some(i) if self.shown.get(i).copied().unwrap_or(false) => Ref {
+                href: Some(format!("#action-{seq}")),
+                text: format!("#{seq}"),
+                class: "",
+            },
+            Some(i) => Ref {
+                href: self
+                    .plan
+                    .actions
+                    .get(i)
+                    .map(|a| format!("#more-{}", a.op.as_str())),
+                text: format!("#{seq} (not shown in this report)"),
+                class: "",
+            },
+            None => Ref {
+                href: None,
+                text: format!("#{seq}"),
+                class: "",
+            },
+        }
+    }
+
+    fn action_refs(&self, seqs: &[u32], cap: usize) -> Vec<Ref> {
+        seqs.iter().take(cap).map(|s| self.action_ref(*s)).collect()
+    }
+
+    /// For each action the report shows, the findings about it (indexes into plan.findings).
+    fn findings_about(&self) -> std::collections::HashMap<u32, Vec<usize>> {
+        let mut about: std::collections::HashMap<u32, Vec<usize>> = Default::default();
+        for (i, f) in self.plan.findings.iter().enumerate() {
+            for seq in &f.actions {
+                if self.is_shown(*seq) {
+                    about.entry(*seq).or_default().push(i);
+                }
+            }
+        }
+        about
+    }
+}
+
+/// The link to finding `index` (0-based in plan.findings), labelled with its severity and code.
+pub(crate) fn finding_ref(index: usize, f: &Finding) -> Ref {
+    Ref {
+        href: Some(format!("#finding-{}", index + 1)),
+        text: format!("{} {}", sev_label(f.severity), f.code),
+        class: f.severity.as_str(),
+    }
+}
+
+/// Where a severity's bar leads: the first finding of that severity.
+pub(crate) fn first_finding_of(plan: &Plan, severity: &str) -> Option<String> {
+    plan.findings
+        .iter()
+        .position(|f| f.severity.as_str() == severity)
+        .map(|i| format!("#finding-{}", i + 1))
+}
 
 fn html(plan: &Plan, per_kind: usize, o: &mut dyn std::fmt::Write) -> std::fmt::Result {
-    let _ = write!(
-        o,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>dirsnap plan</title><style>{CSS}</style></head><body>\n"
-    );
+    let cap = refs_cap(per_kind);
+    let shown = Shown::new(plan, per_kind);
+    let about = shown.findings_about();
+    html_head(o, "dirsnap plan")?;
     let _ = writeln!(o, "<h1>dirsnap plan</h1>");
     let _ = writeln!(
         o,
@@ -453,73 +679,100 @@ fn html(plan: &Plan, per_kind: usize, o: &mut dyn std::fmt::Write) -> std::fmt::
         },
         html_escape(verdict(plan))
     );
+    let _ = writeln!(o, "<h2 id=\"summary\">Summary</h2>");
+    let groups = groups(plan);
+    crate::chart::html_charts(
+        o,
+        "Actions by kind",
+        "Findings by severity",
+        &plan.summary,
+        &|op| {
+            groups
+                .iter()
+                .any(|(g, _)| *g == op)
+                .then(|| format!("#actions-{}", op.as_str()))
+        },
+        &|severity| first_finding_of(plan, severity),
+    )?;
+    let _ = writeln!(o, "<p>{}</p>", html_escape(&summary_line(plan)));
     let _ = writeln!(
         o,
-        "<h2>Summary</h2><table><tr><th>what</th><th>count</th></tr>"
+        "<h2 id=\"findings\">Findings ({})</h2>",
+        plan.findings.len()
     );
-    for op in Op::ALL {
-        if let Some(n) = plan.summary.by_op.get(op.as_str()) {
-            let _ = writeln!(
-                o,
-                "<tr><td class=\"mono\">{}</td><td>{n}</td></tr>",
-                op.as_str()
-            );
-        }
-    }
-    for k in ["error", "warning", "info"] {
-        if let Some(n) = plan.summary.by_severity.get(k) {
-            let _ = writeln!(
-                o,
-                "<tr class=\"{k}\"><td>findings: {k}</td><td>{n}</td></tr>"
-            );
-        }
-    }
-    let _ = writeln!(
-        o,
-        "<tr><td>skipped</td><td>{}</td></tr></table>",
-        plan.summary.skipped
-    );
-    let _ = writeln!(o, "<h2>Findings ({})</h2>", plan.findings.len());
     if plan.findings.is_empty() {
         let _ = writeln!(o, "<p>None.</p>");
     } else {
+        o.write_str("<table class=\"grid\">")?;
+        html_cols(o, &["15.5rem", "16rem", "", "30%"])?;
         let _ = writeln!(
             o,
-            "<table><tr><th>severity</th><th>code</th><th>subject</th><th>what</th><th>what to do</th></tr>"
+            "<tr><th>finding</th><th>subject</th><th>what</th><th>what to do</th></tr>"
         );
-        for f in &plan.findings {
+        for (i, f) in plan.findings.iter().enumerate() {
+            let mut what = html_escape(&f.message);
+            html_refs(
+                &mut what,
+                "actions",
+                &shown.action_refs(&f.actions, cap),
+                f.actions.len(),
+            );
+            let flags = finding_flags(f).trim();
             let _ = writeln!(
                 o,
-                "<tr class=\"{}\"><td class=\"sev\">{}{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}{}</td><td>{}</td></tr>",
+                "<tr id=\"finding-{}\" class=\"{}\"><td><span class=\"sev\">{}</span>{}<br><span class=\"mono code\">{}</span></td><td>{}</td><td>{what}</td><td>{}</td></tr>",
+                i + 1,
                 f.severity.as_str(),
                 sev_label(f.severity),
-                finding_flags(f),
-                html_escape(&f.code),
-                html_escape(&f.subject),
-                html_escape(&f.message),
-                html_escape(&finding_refs(f)),
+                if flags.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {flags}")
+                },
+                html_code(&f.code),
+                html_name(&f.subject),
                 html_escape(&f.remediation)
             );
         }
         let _ = writeln!(o, "</table>");
     }
-    let _ = writeln!(o, "<h2>Actions ({})</h2>", plan.actions.len());
-    for (op, actions) in groups(plan) {
+    let _ = writeln!(
+        o,
+        "<h2 id=\"actions\">Actions ({})</h2>",
+        plan.actions.len()
+    );
+    for (op, actions) in groups.iter() {
         let _ = writeln!(
             o,
-            "<h3>{} ({})</h3>",
+            "<h3 id=\"actions-{}\">{} ({})</h3>",
+            op.as_str(),
             html_escape(op.heading()),
             actions.len()
         );
+        o.write_str("<table class=\"grid\">")?;
+        html_cols(o, &["3.5rem", "19rem", "16rem", ""])?;
         let _ = writeln!(
             o,
-            "<table><tr><th>#</th><th>object</th><th>rule</th><th>reason and changes</th></tr>"
+            "<tr><th>#</th><th>object</th><th>rule</th><th>reason and changes</th></tr>"
         );
         for a in actions.iter().take(per_kind) {
             let mut details = String::new();
-            let k = key_line(a);
-            if !k.is_empty() {
-                let _ = write!(details, "<div class=\"mono\">{}</div>", html_escape(&k));
+            let k = key_parts(a).join(" · ");
+            if !k.is_empty() || !a.depends_on.is_empty() {
+                details.push_str("<div class=\"mono\">");
+                details.push_str(&html_escape(&k));
+                if !a.depends_on.is_empty() {
+                    if !k.is_empty() {
+                        details.push_str(" · ");
+                    }
+                    details.push_str("after ");
+                    html_ref_list(
+                        &mut details,
+                        &shown.action_refs(&a.depends_on, cap),
+                        a.depends_on.len(),
+                    );
+                }
+                details.push_str("</div>");
             }
             let lines: Vec<String> = change_lines(a).into_iter().chain(member_line(a)).collect();
             if !lines.is_empty() {
@@ -529,24 +782,40 @@ fn html(plan: &Plan, per_kind: usize, o: &mut dyn std::fmt::Write) -> std::fmt::
                 }
                 details.push_str("</ul>");
             }
+            if let Some(found) = about.get(&a.seq) {
+                let refs: Vec<Ref> = found
+                    .iter()
+                    .take(cap)
+                    .filter_map(|i| plan.findings.get(*i).map(|f| finding_ref(*i, f)))
+                    .collect();
+                html_refs(&mut details, "findings", &refs, found.len());
+            }
             let _ = writeln!(
                 o,
-                "<tr id=\"a{}\"><td>{}</td><td>{}<br><span class=\"mono\">{}</span></td><td class=\"mono\">{}</td><td>{}{details}</td></tr>",
-                a.seq,
-                a.seq,
-                html_escape(&subject_of(a)),
+                "<tr id=\"action-{seq}\"><td><a href=\"#action-{seq}\">{seq}</a></td><td>{}<br><span class=\"mono\">{}</span></td><td class=\"mono code\">{}</td><td>{}{details}</td></tr>",
+                html_name(&subject_of(a)),
                 html_escape(&a.instance),
-                html_escape(&a.rule),
-                html_escape(&a.reason)
+                html_code(&a.rule),
+                html_escape(&a.reason),
+                seq = a.seq,
             );
         }
         let _ = writeln!(o, "</table>");
-        if let Some(more) = omitted(op, per_kind, actions.len()) {
-            let _ = writeln!(o, "<p>{}</p>", html_escape(&more));
+        if let Some(more) = omitted(*op, per_kind, actions.len()) {
+            let _ = writeln!(
+                o,
+                "<p id=\"more-{}\">{}</p>",
+                op.as_str(),
+                html_escape(&more)
+            );
         }
     }
     if !plan.skipped.is_empty() {
-        let _ = writeln!(o, "<h2>Skipped ({})</h2><ul>", plan.skipped.len());
+        let _ = writeln!(
+            o,
+            "<h2 id=\"skipped\">Skipped ({})</h2><ul>",
+            plan.skipped.len()
+        );
         for s in &plan.skipped {
             let _ = writeln!(
                 o,
@@ -559,7 +828,7 @@ fn html(plan: &Plan, per_kind: usize, o: &mut dyn std::fmt::Write) -> std::fmt::
         let _ = writeln!(o, "</ul>");
     }
     if !plan.notes.is_empty() {
-        let _ = writeln!(o, "<h2>Notes</h2><ul>");
+        let _ = writeln!(o, "<h2 id=\"notes\">Notes</h2><ul>");
         for n in &plan.notes {
             let _ = writeln!(o, "<li>{}</li>", html_escape(n));
         }
