@@ -967,6 +967,26 @@ fn read_json(path: &Path) -> Result<Value, String> {
 }
 
 /// Runs one scenario end to end with the `dirsnap` binary: materialize the snapshots, then
+/// The law "no user is ever hard-deleted" (users go to pending deletion), on the mock's own
+/// state after the replay: every IIJ ID user before is still there after, pending or not.
+fn no_user_hard_deleted(name: &str, before: &Path, after: &Path) -> Result<(), String> {
+    let ids = |dir: &Path| -> Result<std::collections::BTreeSet<String>, String> {
+        let tables = dirsnap_snapshot::Snapshot::open(dir)
+            .and_then(|s| s.read::<Iid>(&dirsnap_snapshot::ReadOptions::without_raw()))
+            .map_err(|e| format!("{name}: {e}"))?;
+        Ok(tables.users.into_iter().map(|u| u.id).collect())
+    };
+    let (before, after) = (ids(before)?, ids(after)?);
+    let gone: Vec<&String> = before.difference(&after).collect();
+    if gone.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name}: users hard-deleted by the replay (Directory Sync only ever puts users into pending deletion): {gone:?}"
+        ))
+    }
+}
+
 /// `dirsnap simulate` (reconcile → replay onto the in-process mock → dump → reconcile again);
 /// the first plan must match `expect`, and the second must be empty unless the scenario says
 /// it does not converge (then it must hold `after_actions`).
@@ -1014,6 +1034,7 @@ pub fn run(path: &Path, dirsnap: &Path, work: &Path) -> Result<RunOutcome, Strin
         )
     })?;
     let sim = read_json(&out.join("simulation.json"))?;
+    no_user_hard_deleted(&name, &inputs.iid, &out.join("iid-after"))?;
     let converged = sim["converged"].as_bool().unwrap_or(false);
     let after = read_json(&out.join("plan-after/plan.json"))?;
     let after_lines: Vec<String> = after["actions"]
@@ -1029,7 +1050,14 @@ pub fn run(path: &Path, dirsnap: &Path, work: &Path) -> Result<RunOutcome, Strin
                 sim["replay"]["failures"]
             ));
         }
-        (false, _) => compare_actions(&sc.expect.after_actions, &after_lines).map_err(|e| {
+        // A scenario that says it does not converge must really not: a law that cannot
+        // fail proves nothing.
+        (false, true) => {
+            return Err(format!(
+                "{name}: expected not to converge (converges: false), but the second plan has no action; remove converges: false, or say what should remain"
+            ));
+        }
+        (false, false) => compare_actions(&sc.expect.after_actions, &after_lines).map_err(|e| {
             format!("{name}: the second plan (expected not to converge) differs:\n{e}")
         })?,
     }

@@ -107,3 +107,24 @@ fn docs_map_every_scenario() {
         }
     }
 }
+
+/// A scenario that claims not to converge must really not: a converging plan marked
+/// `converges: false` fails (otherwise the law could not fail for it).
+#[test]
+fn a_false_claim_of_non_convergence_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(root().join("fixtures/scenarios/user-update.yml")).unwrap();
+    let claim = dir.path().join("claims-divergence.yml");
+    std::fs::write(
+        &claim,
+        text.replace("  findings: []", "  findings: []\n  converges: false"),
+    )
+    .unwrap();
+    let err = scenario::run(
+        &claim,
+        Path::new(env!("CARGO_BIN_EXE_dirsnap")),
+        &dir.path().join("work"),
+    )
+    .unwrap_err();
+    assert!(err.contains("expected not to converge"), "{err}");
+}
