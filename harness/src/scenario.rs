@@ -184,6 +184,10 @@ pub struct AdGroupSpec {
     /// sAMAccountNames of users, `group:NAME` for nested groups, `dn:DN` for outsiders.
     #[serde(default)]
     pub members: Vec<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub mail: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default, Clone)]
@@ -234,6 +238,11 @@ pub struct IidGroupSpec {
     /// IIJ ID user ids.
     #[serde(default)]
     pub members: Vec<String>,
+    /// The enterprise group extension's description and email.
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Default, Clone)]
@@ -440,6 +449,8 @@ impl AdSpec {
                 domain: domain.clone(),
                 sam_account_name: Some(g.name.clone()),
                 cn: Some(g.name.clone()),
+                description: g.description.clone(),
+                mail: g.mail.clone(),
                 group_type: Some(-2_147_483_646),
                 raw: json!({"objectClass": ["top", "group"]}).to_string(),
                 ..AdGroup::default()
@@ -532,11 +543,24 @@ impl IidSpec {
         let groups = self
             .groups
             .iter()
-            .map(|g| IidGroup {
-                id: g.id.clone(),
-                display_name: g.name.clone(),
-                raw: json!({"id": g.id, "displayName": g.name}).to_string(),
-                ..IidGroup::default()
+            .map(|g| {
+                let mut raw = json!({"id": g.id, "displayName": g.name});
+                if g.description.is_some() || g.email.is_some() {
+                    let mut extension = serde_json::Map::new();
+                    for (name, value) in [("description", &g.description), ("email", &g.email)] {
+                        if let Some(v) = value {
+                            extension.insert(name.into(), json!(v));
+                        }
+                    }
+                    raw[dirsnap_model::URN_IIJ_ENTERPRISE_GROUP] = Value::Object(extension);
+                }
+                IidGroup {
+                    id: g.id.clone(),
+                    display_name: g.name.clone(),
+                    description: g.description.clone(),
+                    raw: raw.to_string(),
+                    ..IidGroup::default()
+                }
             })
             .collect();
         let memberships = self

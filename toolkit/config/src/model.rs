@@ -97,6 +97,9 @@ pub struct IidConfig {
     /// `iid.scim.attribute.user.default`: constant values, as JSON.
     pub user_defaults: serde_json::Map<String, serde_json::Value>,
     pub ad_bind: Vec<AdBind>,
+    /// `iid.scim.attribute.group.ad_bind`: the group attributes dirsnap models
+    /// (`description`, `email`, assumption RC15), target without the prefix.
+    pub group_ad_bind: Vec<AdBind>,
     pub convert: Vec<ConvertRule>,
     pub proxy: Proxy,
 }
@@ -268,13 +271,10 @@ const KNOWN_OPAQUE: &[(&str, Option<&str>)] = &[
             "dirsnap sends every attribute ad_bind and default give; values the agent excludes can appear in this plan's creates and updates although the agent does not send them",
         ),
     ),
-    (
-        "iid.scim.attribute.group",
-        Some(
-            "dirsnap synchronizes a group's displayName and direct members only; the other group attributes the agent sends (description, email) are not in this plan, nor are updates of them",
-        ),
-    ),
 ];
+
+/// What an unread setting under `iid.scim.attribute.group` means for the plan.
+const GROUP_SETTING_EFFECT: &str = "dirsnap models only the group attribute mapping iid.scim.attribute.group.ad_bind.description / .email (assumption RC15); what the agent does with this group setting is not in this plan";
 
 /// Every key dirsnap reads outside the `dirsnap:` section, for "did you mean".
 const KNOWN_KEYS: &[&str] = &[
@@ -373,6 +373,22 @@ pub(crate) fn extract(path: &Path, root: &Node) -> Result<DsConfig, ConfigError>
                 iid.proxy = read_proxy(&reader, &proxy.cursor(&reader))?;
             }
             if let Some(attribute) = scim.get("attribute")?
+                && let Some(group) = attribute.cursor(&reader).get("group")?
+                && let Some(bind) = group.cursor(&reader).get("ad_bind")?
+            {
+                let mut all = Vec::new();
+                read_ad_bind(&reader, &bind.key, bind.node, &mut all)?;
+                // Targets dirsnap does not model count as unread, so they are reported.
+                reader.used.borrow_mut().retain(|k| {
+                    k.strip_prefix("iid.scim.attribute.group.ad_bind.")
+                        .is_none_or(|t| GROUP_BIND_TARGETS.contains(&t))
+                });
+                iid.group_ad_bind = all
+                    .into_iter()
+                    .filter(|b| GROUP_BIND_TARGETS.contains(&b.target.as_str()))
+                    .collect();
+            }
+            if let Some(attribute) = scim.get("attribute")?
                 && let Some(user) = attribute.cursor(&reader).get("user")?
             {
                 let user = user.cursor(&reader);
@@ -433,7 +449,16 @@ pub(crate) fn extract(path: &Path, root: &Node) -> Result<DsConfig, ConfigError>
     for k in &unknown_keys {
         tracing::debug!(file = %path.display(), line = k.line, key = %k.key, "unknown config key kept");
     }
-    let unmodelled_keys = unmodelled(root);
+    let mut unmodelled_keys = unmodelled(root);
+    // Group settings are Directory Sync's (documented in part): not modelled, not unknown.
+    let (group_settings, unknown_keys): (Vec<UnknownKey>, Vec<UnknownKey>) = unknown_keys
+        .into_iter()
+        .partition(|k| k.key.starts_with("iid.scim.attribute.group."));
+    unmodelled_keys.extend(group_settings.into_iter().map(|k| UnmodelledKey {
+        key: k.key,
+        line: k.line,
+        effect: GROUP_SETTING_EFFECT,
+    }));
 
     Ok(DsConfig {
         path: path.to_path_buf(),
@@ -601,9 +626,14 @@ fn read_ad_bind(
 
 fn strip_prefix(full: &str) -> String {
     full.strip_prefix("iid.scim.attribute.user.ad_bind.")
+        .or_else(|| full.strip_prefix("iid.scim.attribute.group.ad_bind."))
         .unwrap_or(full)
         .to_string()
 }
+
+/// The IIJ ID group attributes a group `ad_bind` may set (assumption RC15): the enterprise
+/// group extension's `description` and `email`.
+pub const GROUP_BIND_TARGETS: &[&str] = &["description", "email"];
 
 fn read_convert(reader: &Reader<'_>, c: &Cursor<'_, '_>) -> Result<Vec<ConvertRule>, ConfigError> {
     let mut rules = Vec::new();

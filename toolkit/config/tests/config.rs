@@ -419,7 +419,7 @@ fn unknown_dirsnap_keys_are_refused_with_the_nearest_valid_one() {
 
     let c = parse_config(
         Path::new("c.yml"),
-        "ad:\n  ldapp:\n    base_dn: DC=x\n  ldap:\n    cache_disabled: true\n    search:\n      user:\n        object_class: person\niid:\n  scim:\n    attribute:\n      user:\n        exclude: [ims]\n      group:\n        ad_bind: {description: description}\nlog:\n  loglevel: debug\n",
+        "ad:\n  ldapp:\n    base_dn: DC=x\n  ldap:\n    cache_disabled: true\n    search:\n      user:\n        object_class: person\niid:\n  scim:\n    attribute:\n      user:\n        exclude: [ims]\n      group:\n        ad_bind: {description: description, groupType: groupType}\nlog:\n  loglevel: debug\n",
     )
     .unwrap();
     let unknown: Vec<(&str, u64, Option<&str>)> = c
@@ -441,8 +441,19 @@ fn unknown_dirsnap_keys_are_refused_with_the_nearest_valid_one() {
             ("ad.ldap.cache_disabled", 5),
             ("ad.ldap.search", 6),
             ("iid.scim.attribute.user.exclude", 13),
-            ("iid.scim.attribute.group", 14),
+            // The group mapping dirsnap models (description) is read; the rest is reported.
+            ("iid.scim.attribute.group.ad_bind.groupType", 15),
         ]
     );
     assert!(c.unmodelled_keys.iter().all(|k| !k.effect.is_empty()));
+    let targets: Vec<(&str, &[String])> = c
+        .iid
+        .group_ad_bind
+        .iter()
+        .map(|b| (b.target.as_str(), b.sources.as_slice()))
+        .collect();
+    assert_eq!(
+        targets,
+        vec![("description", &["description".to_string()][..])]
+    );
 }

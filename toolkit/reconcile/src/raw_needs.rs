@@ -46,7 +46,9 @@ pub fn raw_needs(config: &DsConfig, export: &Filters) -> Result<RawNeeds, Reconc
             .to_ascii_lowercase()
             .as_str(),
     );
+    let group_attributes = crate::groups::attributes::GroupAttributes::of(config);
     let ad = mapper.needs_ad_raw
+        || group_attributes.needs_ad_raw()
         || differs(&config.ad.user_filter, &export.user)
         || differs(&config.ad.group_filter, &export.group)
         || !typed_group_name;
@@ -58,6 +60,7 @@ pub fn raw_needs(config: &DsConfig, export: &Filters) -> Result<RawNeeds, Reconc
             mapper.unused_ad_columns()
         },
         iid: mapper.needs_iid_raw
+            || group_attributes.needs_iid_raw()
             || config.iid.user_filter.is_some()
             || config.iid.group_filter.is_some(),
     })

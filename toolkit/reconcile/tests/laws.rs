@@ -177,6 +177,8 @@ fn build(w: &World, reverse: bool) -> Built {
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect(),
+            description: None,
+            mail: None,
         })
         .collect();
     let mut iid_users: Vec<IidUserSpec> = Vec::new();
@@ -218,6 +220,8 @@ fn build(w: &World, reverse: bool) -> Built {
                 .collect::<BTreeSet<_>>()
                 .into_iter()
                 .collect(),
+            description: None,
+            email: None,
         })
         .collect::<Vec<_>>();
     // IIJ ID keeps group names unique.

@@ -54,6 +54,7 @@ scenarios!(
     user_recreated_old_user_hidden,
     group_create,
     group_rename,
+    group_attributes,
     group_renamed_without_history,
     group_members_change,
     group_delete,

@@ -1,11 +1,14 @@
-//! create_group / update_group (docs/plan-format.md rules `create` and `rename`): an in-scope
-//! AD group that matched no IIJ ID group is created (unless the instance would not own it:
-//! OWNERSHIP_CONFLICT); one that matched a group under another name (its previous name) is
-//! renamed. A matched group the instance does not own is OWNERSHIP_CONFLICT. Groups are
-//! named by `cn` (RC2); a group without a name is not synchronized (a note).
+//! create_group / update_group (docs/plan-format.md rules `create`, `rename` and `update`):
+//! an in-scope AD group that matched no IIJ ID group is created (unless the instance would
+//! not own it: OWNERSHIP_CONFLICT); one that matched a group under another name (its previous
+//! name) is renamed; one whose mapped attributes differ (`description`, `email`, RC15,
+//! `attributes.rs`) is updated — one update_group for both. A matched group the instance
+//! does not own is OWNERSHIP_CONFLICT. Groups are named by `cn` (RC2); a group without a name
+//! is not synchronized (a note).
 
 use crate::findings::{self, Counterpart};
 use crate::groups::action::{GroupTarget, group_action};
+use crate::groups::attributes::{AttributeChanges, GroupAttributes};
 use crate::groups::matching::GroupMatch;
 use crate::ids::{DraftId, IidGroupRow, InScopeGroup, InstanceIdx, ScopedGroup};
 use crate::index::IidIndex;
@@ -49,6 +52,7 @@ pub(crate) fn plan_instance(
     claimed_by: &mut [Option<InstanceIdx>],
 ) -> Vec<GroupFate> {
     let inst = groups.inst;
+    let attributes = GroupAttributes::of(inst.input.config);
     let mut fates = vec![GroupFate::Blocked; inst.groups_in_scope.len()];
     for (position, fate) in fates.iter_mut().enumerate() {
         let position = InScopeGroup::new(position);
@@ -91,18 +95,23 @@ pub(crate) fn plan_instance(
                     );
                     continue;
                 }
-                if iid.display_name != name {
+                let attribute_changes = if attributes.is_empty() {
+                    None
+                } else {
+                    Some(attributes.diff(group, iid)).filter(|c| !c.operations.is_empty())
+                };
+                if iid.display_name != name || attribute_changes.is_some() {
                     let target = GroupTarget {
                         instance: inst.name(),
                         ad: group,
                         name,
                         iid: Some((iid, row)),
                     };
-                    plan.add_draft(rename(&target, iid, by, groups.base));
+                    plan.add_draft(update(&target, iid, by, groups.base, attribute_changes));
                 }
                 GroupFate::Matched(row)
             }
-            None => match create(plan, inst, group, name, groups.base) {
+            None => match create(plan, inst, &attributes, group, name, groups.base) {
                 Some(draft) => GroupFate::Created(draft),
                 None => continue,
             },
@@ -111,26 +120,46 @@ pub(crate) fn plan_instance(
     fates
 }
 
-/// update_group renaming `iid` to the AD group's name.
-fn rename(target: &GroupTarget<'_>, iid: &IidGroup, by: &str, base: &IidIndex<'_>) -> Draft {
+/// update_group renaming `iid` to the AD group's name (rule `rename`) and writing the mapped
+/// attributes that differ (rule `update` when the name is unchanged).
+fn update(
+    target: &GroupTarget<'_>,
+    iid: &IidGroup,
+    by: &str,
+    base: &IidIndex<'_>,
+    attributes: Option<AttributeChanges>,
+) -> Draft {
     let name = target.name;
     let mut action = group_action(Op::UpdateGroup, target, base);
     action.matched_by = Some(by.into());
-    action.rule = "rename".into();
-    action.reason = format!(
-        "the AD group {} is now named {name:?} (was {:?})",
-        target.ad.dn, iid.display_name
-    );
-    action.changes = vec![Change {
-        attribute: "displayName".into(),
-        old: json!(iid.display_name),
-        new: json!(name),
-    }];
-    action.operations = vec![PatchOp {
-        op: "replace".into(),
-        path: Some("displayName".into()),
-        value: Some(json!(name)),
-    }];
+    let renamed = iid.display_name != name;
+    if renamed {
+        action.rule = "rename".into();
+        action.reason = format!(
+            "the AD group {} is now named {name:?} (was {:?})",
+            target.ad.dn, iid.display_name
+        );
+        action.changes = vec![Change {
+            attribute: "displayName".into(),
+            old: json!(iid.display_name),
+            new: json!(name),
+        }];
+        action.operations = vec![PatchOp {
+            op: "replace".into(),
+            path: Some("displayName".into()),
+            value: Some(json!(name)),
+        }];
+    } else {
+        action.rule = "update".into();
+        action.reason = format!(
+            "the AD group {}'s mapped attributes differ from IIJ ID (iid.scim.attribute.group.ad_bind)",
+            target.ad.dn
+        );
+    }
+    if let Some(attributes) = attributes {
+        action.changes.extend(attributes.changes);
+        action.operations.extend(attributes.operations);
+    }
     Draft::new(action, name)
 }
 
@@ -139,15 +168,30 @@ fn rename(target: &GroupTarget<'_>, iid: &IidGroup, by: &str, base: &IidIndex<'_
 fn create(
     plan: &mut PlanBuilder,
     inst: &InstanceState<'_>,
+    attributes: &GroupAttributes,
     group: &AdGroup,
     name: &str,
     base: &IidIndex<'_>,
 ) -> Option<DraftId> {
-    let body = json!({
+    let mut body = json!({
         "schemas": [dirsnap_model::URN_CORE_GROUP],
         "displayName": name,
         "members": [],
     });
+    let extension = attributes.create_extension(group);
+    if let (Some((extension, _)), Value::Object(fields)) = (&extension, &mut body) {
+        fields.insert(
+            "schemas".into(),
+            json!([
+                dirsnap_model::URN_CORE_GROUP,
+                dirsnap_model::URN_IIJ_ENTERPRISE_GROUP
+            ]),
+        );
+        fields.insert(
+            dirsnap_model::URN_IIJ_ENTERPRISE_GROUP.into(),
+            extension.clone(),
+        );
+    }
     if !scope::owned(inst.iid_group_filter.as_ref(), || body.clone()) {
         ownership::unowned_create(
             plan,
@@ -176,5 +220,8 @@ fn create(
         old: Value::Null,
         new: json!(name),
     }];
+    if let Some((_, changes)) = extension {
+        action.changes.extend(changes);
+    }
     Some(plan.add_draft(Draft::new(action, name)))
 }

@@ -15,6 +15,7 @@
 //!    (a rename the plan could not see, and a Microsoft 365 group deleted).
 
 pub(crate) mod action;
+pub(crate) mod attributes;
 pub(crate) mod create_rename;
 pub(crate) mod matching;
 pub(crate) mod names;
