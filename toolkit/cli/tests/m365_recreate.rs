@@ -284,12 +284,17 @@ fn row4_different_id_no_account_gets_a_new_one() {
     assert_eq!(o.exit, Some(3), "RECREATED_PENDING_DELETION is an error");
 }
 
-/// The blocked account only in the recycle bin: no live account, so no collision; the finding
-/// names the soft-deleted one.
+/// The blocked account only in the recycle bin: Entra keeps a soft-deleted user's UPN and
+/// immutableId reserved (assumption M1), so linkage fails as with a blocked account until it
+/// is deleted for good — an error, with low confidence (an assumption), naming it.
 #[test]
-fn soft_deleted_account_is_named_but_does_not_collide() {
+fn soft_deleted_account_keeps_the_upn_reserved() {
     let o = run_row("different-id-recycle-bin", false);
-    let (code, _, message) = m365_finding(&o);
-    assert_eq!(code, "M365_RECREATE_NEW_ACCOUNT");
+    let (code, severity, message) = m365_finding(&o);
+    assert_eq!(
+        (code.as_str(), severity.as_str()),
+        ("M365_RECREATE_COLLISION", "error")
+    );
     assert!(message.contains("recycle bin"), "{message}");
+    assert!(message.contains("assumption M1"), "{message}");
 }

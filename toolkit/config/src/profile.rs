@@ -104,6 +104,7 @@ pub const PROFILE_KEYS: &[(&str, &str)] = &[
     ("convert_replace", "engine"),
     ("recreated_live_user", "engine"),
     ("m365_linkage", "engine"),
+    ("m365_soft_deleted_reserves", "engine"),
     ("restore_method", "engine, mock"),
     ("pending_delete_method", "engine"),
     ("attribute_paths", "engine"),
@@ -152,6 +153,8 @@ pub struct ProfileSettings {
     pub recreated_live_user: Option<RecreatedLiveUser>,
     /// RC6.
     pub m365_linkage: Option<bool>,
+    /// M1: a soft-deleted Microsoft 365 account keeps its UPN and immutableId reserved.
+    pub m365_soft_deleted_reserves: Option<bool>,
     /// RC7: `Some(None)` is an explicit `null`: the tenant cannot restore over SCIM (the
     /// mock's RFC behaviour).
     pub restore_method: Option<Option<RestoreMethod>>,
@@ -299,6 +302,7 @@ impl ProfileSettings {
                 )
             }
             "m365_linkage" => self.m365_linkage = Some(boolean()?),
+            "m365_soft_deleted_reserves" => self.m365_soft_deleted_reserves = Some(boolean()?),
             "restore_method" => {
                 self.restore_method = Some(
                     match value.as_str().map(str::to_ascii_uppercase).as_deref() {

@@ -700,6 +700,21 @@ pub(crate) fn m365_new_account(subject: M365Subject<'_>, deleted: Option<&M365Us
     }
 }
 
+/// M365_RECREATE_COLLISION: a soft-deleted account keeps the UPN reserved (assumption M1).
+pub(crate) fn m365_soft_deleted_collision(subject: M365Subject<'_>, account: &M365User) -> Finding {
+    let upn = subject.upn;
+    Finding {
+        message: format!(
+            "the Microsoft 365 account {upn} (id {}, immutableId {}) is soft-deleted, in the recycle bin; Entra ID keeps a soft-deleted user's userPrincipalName and immutableId reserved until it is deleted for good (assumption M1), so linking this user to {upn} fails until then",
+            account.id,
+            account.immutable_id.as_deref().unwrap_or("(unknown)")
+        ),
+        remediation: "permanently delete the account (Microsoft 365 admin center → Deleted users → delete permanently), or restore it if it is this person's; dirsnap.profile.m365_soft_deleted_reserves: false treats it as absent".into(),
+        confidence: Confidence::Low,
+        ..subject.finding(codes::M365_RECREATE_COLLISION, Severity::Error)
+    }
+}
+
 /// M365_RECREATE_UNBLOCK: a user to be created has the immutableId of a blocked account.
 pub(crate) fn m365_new_user_unblocks(subject: M365Subject<'_>, account: &M365User) -> Finding {
     let upn = subject.upn;

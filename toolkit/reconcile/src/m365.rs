@@ -10,6 +10,9 @@
 //! | different            | exists, blocked*       | fails (duplicate)        | M365_RECREATE_COLLISION    |
 //!
 //! \* blocked when Directory Sync disables the IIJ ID user or puts it into pending deletion.
+//! A soft-deleted account (recycle bin) keeps its UPN and immutableId reserved (assumption
+//! M1, `m365_soft_deleted_reserves`): linkage fails as with a blocked one, until it is
+//! deleted for good.
 //! Without `--m365` the state of Microsoft 365 is inferred from IIJ ID (confidence low).
 //! A user to be created whose UPN has a blocked account gets the same check.
 
@@ -157,25 +160,47 @@ pub(crate) fn check_recreated(
         Some(_) => {}
         None => {
             let deleted = m365.deleted_account(&upn);
-            plan.add_finding(findings::m365_new_account(subject, deleted), actions);
+            let finding = match deleted {
+                Some(account) if inst.mapper.profile.m365_soft_deleted_reserves => {
+                    findings::m365_soft_deleted_collision(subject, account)
+                }
+                _ => findings::m365_new_account(subject, deleted),
+            };
+            plan.add_finding(finding, actions);
         }
     }
 }
 
 /// A user about to be created (by `draft`) whose UPN already has a blocked Microsoft 365
-/// account.
+/// account, or a soft-deleted one that keeps it reserved (M1).
 pub(crate) fn check_new_user(
     plan: &mut PlanBuilder,
-    instance: &str,
+    inst: &InstanceState<'_>,
     m365: &M365Index<'_>,
     user: &AdUser,
     keys: &DesiredKeys,
     draft: DraftId,
 ) {
+    let instance = inst.name();
     let Some(upn) = keys.user_name.as_deref() else {
         return;
     };
     let Some(account) = m365.account(upn) else {
+        if let Some(deleted) = m365.deleted_account(upn)
+            && inst.mapper.profile.m365_soft_deleted_reserves
+        {
+            let new = linkage_of_keys(keys);
+            let subject = M365Subject {
+                instance,
+                upn,
+                keys: ad_user_keys(user),
+                new_linkage: new.as_deref(),
+            };
+            plan.add_finding(
+                findings::m365_soft_deleted_collision(subject, deleted),
+                vec![draft],
+            );
+        }
         return;
     };
     if account.account_enabled != Some(false) || !account.immutable_id_known {

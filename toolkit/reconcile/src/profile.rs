@@ -31,6 +31,9 @@ pub struct Profile {
     /// RC6: the tenant links users to Microsoft 365, so recreated accounts are checked
     /// against the linkage table even without an `--m365` snapshot.
     pub m365_linkage: bool,
+    /// M1: a soft-deleted Microsoft 365 account (recycle bin) keeps its userPrincipalName
+    /// and immutableId reserved, so linkage to its UPN fails until it is deleted for good.
+    pub m365_soft_deleted_reserves: bool,
     /// RC7: HTTP method that restores a user from pending deletion.
     pub restore_method: String,
     /// A3: HTTP method that puts a user into pending deletion.
@@ -73,6 +76,7 @@ impl Default for Profile {
             convert_replace: ConvertReplace::All,
             recreated_live_user: RecreatedLiveUser::PendingDelete,
             m365_linkage: true,
+            m365_soft_deleted_reserves: true,
             restore_method: "PATCH".into(),
             pending_delete_method: "DELETE".into(),
             attribute_paths,
@@ -123,6 +127,9 @@ impl Profile {
         }
         if let Some(v) = settings.m365_linkage {
             p.m365_linkage = v;
+        }
+        if let Some(v) = settings.m365_soft_deleted_reserves {
+            p.m365_soft_deleted_reserves = v;
         }
         match settings.restore_method {
             None => {}

@@ -60,6 +60,8 @@ scenarios!(
     group_delete,
     group_nested_not_flattened,
     m365_same_id_blocked,
+    m365_soft_deleted_account,
+    m365_recreated_disabled_same_id,
     m365_same_id_no_account,
     m365_different_id_blocked,
     m365_different_id_no_account,

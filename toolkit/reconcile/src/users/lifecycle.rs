@@ -296,7 +296,7 @@ fn create(
             },
         );
     } else if let Some(m365) = rules.m365 {
-        m365::check_new_user(plan, inst.name(), m365, user, keys, draft);
+        m365::check_new_user(plan, inst, m365, user, keys, draft);
     }
     Decision::fate(UserFate::Created(draft))
 }
@@ -397,6 +397,23 @@ fn matched_user(
                 ),
                 Vec::new(),
             );
+            // Every recreated account gets the Microsoft 365 check: its account is blocked
+            // while the IIJ ID user is disabled (iij-facts §2), and this plan enables it.
+            // A live account is only checked against an --m365 snapshot (nothing blocked
+            // to infer).
+            if !matched.iid.active || rules.m365.is_some() {
+                m365_check(
+                    plan,
+                    rules,
+                    RecreatedAccount {
+                        user: matched.user,
+                        keys: matched.keys,
+                        old: Some(matched.iid),
+                        blocked_by_sync: !matched.iid.active,
+                        action: first_draft,
+                    },
+                );
+            }
         }
         None => {}
     }
