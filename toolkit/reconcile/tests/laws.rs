@@ -3,6 +3,9 @@
 //! when input rows come in another order), idempotence (apply the plan, reconcile again →
 //! no actions), ownership (objects outside iid.scim.filter are never touched), no user is
 //! ever hard-deleted, and every member action names a user that exists or is created first.
+//! Convergence and "never hard-deleted" are also checked through the mock IIJ ID — the
+//! independent model of IIJ ID's rules — by replaying the plan onto it over HTTP: the
+//! engine's own in-memory apply could agree with the engine's mistakes.
 
 mod common;
 use common::scenario::{
@@ -400,5 +403,87 @@ proptest! {
                 prop_assert!(*d < a.seq, "action {} depends on later action {}", a.seq, d);
             }
         }
+    }
+}
+
+/// Replays `plan` onto a mock IIJ ID seeded with `iid` (over HTTP, as `dirsnap replay` does)
+/// and returns the mock's state afterwards, pending users included.
+fn through_the_mock(iid: &Iid, plan: &Plan) -> Iid {
+    use dirsnap_mock_scim::{MockConfig, MockServer, TokenSpec};
+    use dirsnap_snapshot::{SnapshotMeta, SnapshotWriter};
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("seed");
+    let mut w = SnapshotWriter::<dirsnap_snapshot::Iid>::create(&seed).unwrap();
+    w.write_users(&iid.users).unwrap();
+    w.write_groups(&iid.groups).unwrap();
+    w.write_memberships(&iid.memberships).unwrap();
+    w.commit(SnapshotMeta {
+        taken_at: Some(t("2026-11-27T00:00:00Z")),
+        ..SnapshotMeta::default()
+    })
+    .unwrap();
+    let plan_dir = dir.path().join("plan");
+    dirsnap_plan::write_plan_dir(&plan_dir, plan, &[], &[], t("2026-11-27T00:00:00Z")).unwrap();
+    let token = "laws-token";
+    let mut config = MockConfig::iij();
+    config.tokens.push(TokenSpec::new(token.to_string()));
+    config.seed_snapshot = Some(seed);
+    let mut server = MockServer::spawn(config, "127.0.0.1:0").unwrap();
+    let client = dirsnap_scim::ScimClient::new(dirsnap_scim::ClientOptions::new(
+        server.url(),
+        dirsnap_config::Secret::new(token.to_string()),
+    ))
+    .unwrap();
+    let loaded = dirsnap_plan::load_plan(&plan_dir).unwrap();
+    let options = dirsnap_replay::ReplayOptions {
+        concurrency: 2,
+        delete_limit: dirsnap_replay::DeleteLimit::Total(u64::MAX),
+        force_stale: true,
+        allow_blocked: true,
+        ..dirsnap_replay::ReplayOptions::default()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let summary = runtime
+        .block_on(dirsnap_replay::replay(&client, &loaded, &options, &()))
+        .unwrap();
+    assert_eq!(
+        summary.failures.len(),
+        0,
+        "replay failures: {:?}",
+        summary.failures
+    );
+    let after = dir.path().join("after");
+    server.dump_snapshot(&after).unwrap();
+    server.stop();
+    load_iid(&after)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        // Each case starts a mock server and replays over HTTP: fewer cases than the laws
+        // above, more with PROPTEST_CASES.
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(24),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn replayed_onto_the_mock_the_plan_converges_and_deletes_no_user(w in world()) {
+        let b = build(&w, false);
+        let plan = plan_of(&b);
+        let after = through_the_mock(&b.iid, &plan);
+        for u in &b.iid.users {
+            prop_assert!(after.users.iter().any(|x| x.id == u.id), "user {} vanished from the mock", u.user_name);
+        }
+        let again = Run::new(&b.setups, &after, t("2026-11-27T00:00:00Z")).plan();
+        prop_assert!(
+            again.actions.is_empty(),
+            "replayed onto the mock, the plan does not converge; second plan:\n{}\nfirst plan:\n{}",
+            again.to_json().unwrap(),
+            plan.to_json().unwrap()
+        );
     }
 }
