@@ -201,7 +201,8 @@ fn missing_manifest_is_exit_2() {
 }
 
 #[test]
-fn inspect_reads_a_plan_manifest() {
+fn inspect_refuses_a_plan_whose_manifest_lists_no_files() {
+    // Nothing could be verified: inspect says so instead of describing it as checked.
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan");
     std::fs::create_dir(&plan).unwrap();
@@ -216,11 +217,8 @@ fn inspect_reads_a_plan_manifest() {
         .arg("inspect")
         .arg(&plan)
         .assert()
-        .success()
-        .stdout(predicates::str::contains(
-            "kind        plan (schema_version 1)",
-        ))
-        .stdout(predicates::str::contains("actions 4, findings 1"));
+        .code(2)
+        .stderr(predicates::str::contains("lists no files"));
 }
 
 #[test]
