@@ -31,7 +31,7 @@ pub enum AppError {
     Journal(#[from] JournalError),
 
     // --- inputs named on the command line ---
-    #[error("{path}: {label} expects a {expected} snapshot, but this is a {found} snapshot")]
+    #[error("{path}: {label} expects {} snapshot, but this is {} snapshot", .expected.with_article(), .found.with_article())]
     WrongKind {
         path: PathBuf,
         /// How the snapshot was named: the flag, or the plan's record of it.

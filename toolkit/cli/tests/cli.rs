@@ -129,7 +129,9 @@ fn diff_of_different_kinds_is_exit_2() {
         .arg(demo("iid"))
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("different kinds"));
+        .stderr(predicates::str::contains("different kinds"))
+        .stderr(predicates::str::contains("is an AD snapshot"))
+        .stderr(predicates::str::contains("is an IIJ ID snapshot"));
 }
 
 #[test]

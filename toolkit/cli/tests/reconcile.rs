@@ -255,7 +255,7 @@ fn invalid_input_is_exit_2_and_names_what_is_wrong() {
         (vec!["--as-of".into(), "yesterday".into()], "--as-of"),
         (
             vec!["--m365".into(), demo("iid").display().to_string()],
-            "expects a m365 snapshot",
+            "--m365 expects a Microsoft 365 snapshot, but this is an IIJ ID snapshot",
         ),
     ];
     for (i, (extra, needle)) in cases.iter().enumerate() {
@@ -280,7 +280,11 @@ fn invalid_input_is_exit_2_and_names_what_is_wrong() {
         .output()
         .unwrap();
     assert_eq!(r.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&r.stderr).contains("expects a iid snapshot"));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("--iid expects an IIJ ID snapshot, but this is an AD snapshot"),
+        "{err}"
+    );
     // A config with a bad profile value names the file and the key.
     let cfg = tmp.path().join("config.yml");
     let text = std::fs::read_to_string(demo("config.yml")).unwrap()
