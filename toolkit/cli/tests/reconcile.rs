@@ -593,3 +593,53 @@ fn copy_tree(from: &Path, to: &Path) {
         std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
     }
 }
+
+/// The blocking hint names what lifts each kind of blocker: `--allow-threshold CATEGORY` only
+/// for exceeded thresholds, never for error findings it cannot lift.
+#[test]
+fn the_blocking_hint_fits_the_blockers() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The demo: error findings only (the recreated user).
+    let r = reconcile(&tmp.path().join("findings"), &[]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(3), "{err}");
+    assert!(err.contains("RECREATED_PENDING_DELETION ×1"), "{err}");
+    assert!(err.contains("--allow-blocked"), "{err}");
+    assert!(!err.contains("--allow-threshold"), "{err}");
+
+    // The same with a pending-deletion threshold of 1 (the demo puts 2 users into pending
+    // deletion): both blockers, each with its own way out.
+    let cfg = tmp.path().join("config.yml");
+    let text = std::fs::read_to_string(demo("config.yml"))
+        .unwrap()
+        .replace("pending_deletions: 50", "pending_deletions: 1");
+    std::fs::write(&cfg, text).unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        dirsnap()
+            .args(["--quiet", "reconcile", "--config"])
+            .arg(&cfg)
+            .arg("--ad")
+            .arg(demo("ad"))
+            .arg("--iid")
+            .arg(demo("iid"))
+            .arg("--out")
+            .arg(tmp.path().join(out))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let r = run("both", &[]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("1 exceeded threshold(s) (pending_deletions)"),
+        "{err}"
+    );
+    assert!(err.contains("--allow-threshold pending_deletions"), "{err}");
+    assert!(err.contains("RECREATED_PENDING_DELETION"), "{err}");
+    // Once the threshold is allowed, only the findings are left, and so is the hint.
+    let r = run("allowed", &["--allow-threshold", "pending_deletions"]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(3), "{err}");
+    assert!(!err.contains("--allow-threshold"), "{err}");
+}

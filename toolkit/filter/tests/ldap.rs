@@ -699,11 +699,7 @@ fn malformed_inputs_report_positions() {
         ("(cn=a))", 6, "unbalanced"),
         ("(cn=a)(sn=b)", 6, "unexpected text after the end"),
         ("(!cn=a)", 2, "expected \"(\" after \"!\""),
-        (
-            "(!(cn=a)(sn=b))",
-            8,
-            "to close the \"(\" at position 0",
-        ),
+        ("(!(cn=a)(sn=b))", 8, "to close the \"(\" at position 0"),
         ("!", 1, "expected \"(\" after \"!\""),
         ("&(cn=a)x", 7, "expected \"(\" or end of filter"),
         ("(:=a)", 1, "needs a matching rule"),
