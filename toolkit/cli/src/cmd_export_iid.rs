@@ -42,6 +42,10 @@ pub struct Args {
     /// Seconds before one request times out.
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,
+    /// Print the result as JSON on stdout (docs/iid-export.md); the summary for people stays
+    /// on stderr.
+    #[arg(long)]
+    pub json: bool,
 }
 
 struct Bars {
@@ -170,6 +174,7 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     for note in &data.notes {
         eprintln!("note: {note}");
     }
+    let elapsed = started.elapsed();
     if !quiet {
         eprintln!(
             "exported {} users, {} groups, {} memberships from {} in {:.1} s ({} requests) → {}",
@@ -177,9 +182,22 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
             manifest.counts.groups,
             manifest.counts.memberships,
             client.base_url(),
-            started.elapsed().as_secs_f64(),
+            elapsed.as_secs_f64(),
             data.requests,
             args.out.display()
+        );
+    }
+    if args.json {
+        // docs/iid-export.md documents every field.
+        let mut obj = crate::output::snapshot_json(&args.out, &manifest, elapsed);
+        obj.insert(
+            "base_url".into(),
+            serde_json::json!(client.base_url().as_str()),
+        );
+        obj.insert("requests".into(), serde_json::json!(data.requests));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::Value::Object(obj))?
         );
     }
     Ok(())

@@ -181,3 +181,49 @@ pub fn human_bytes(n: u64) -> String {
         format!("{v:.1} {}", UNITS[unit])
     }
 }
+
+/// The part of every export's `--json` that describes the snapshot written: what it is, where,
+/// when, from where, its counts and files (with their sha256), and how long the export took.
+pub fn snapshot_json(
+    out: &std::path::Path,
+    m: &dirsnap_model::Manifest,
+    duration: Duration,
+) -> serde_json::Map<String, serde_json::Value> {
+    use serde_json::json;
+    let mut obj = serde_json::Map::new();
+    obj.insert("kind".into(), json!(m.kind));
+    obj.insert("out".into(), json!(out.display().to_string()));
+    obj.insert(
+        "taken_at".into(),
+        json!(
+            m.taken_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
+    );
+    obj.insert(
+        "source".into(),
+        serde_json::to_value(&m.source).unwrap_or_default(),
+    );
+    obj.insert(
+        "counts".into(),
+        json!({"users": m.counts.users, "groups": m.counts.groups,
+               "memberships": m.counts.memberships}),
+    );
+    obj.insert(
+        "files".into(),
+        serde_json::to_value(&m.files).unwrap_or_default(),
+    );
+    obj.insert("notes".into(), json!(m.notes));
+    obj.insert("duration_seconds".into(), json!(duration.as_secs_f64()));
+    obj
+}
+
+/// Where a command's lines for people go: stdout normally, stderr when stdout carries the
+/// `--json` document.
+pub fn human(json: bool) -> Box<dyn std::io::Write> {
+    if json {
+        Box::new(std::io::stderr())
+    } else {
+        Box::new(std::io::stdout())
+    }
+}
