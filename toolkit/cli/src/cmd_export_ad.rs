@@ -107,6 +107,7 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     let Some(out) = args.out.clone() else {
         return Err(CliError::Input("--out SNAP is required".into()));
     };
+    crate::output::check_out("--out", &out, "snapshots")?;
     let secrets = dirsnap_config::load_secrets(args.secret.as_deref(), &|k| std::env::var(k).ok())?;
     let Some((password, _source)) = secrets.ad_password else {
         return Err(CliError::Input(format!(

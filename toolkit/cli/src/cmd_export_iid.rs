@@ -80,12 +80,7 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     let started = Instant::now();
     let taken_at = Utc::now();
     let config = load_config(&args.config)?;
-    if args.out.exists() {
-        return Err(CliError::Input(format!(
-            "{}: already exists; snapshots are immutable, so choose a new --out directory",
-            args.out.display()
-        )));
-    }
+    crate::output::check_out("--out", &args.out, "snapshots")?;
     let secrets = load_secrets(args.secret.as_deref(), &|k| std::env::var(k).ok())?;
     let Some((token, token_source)) = secrets.iid_token else {
         return Err(CliError::Input(

@@ -81,6 +81,7 @@ pub struct Args {
 pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let started = Instant::now();
+    crate::output::check_out("--out", &args.out, "snapshots")?;
     let (report, source) = match &args.from_csv {
         Some(csv) => {
             let options = match &args.csv_encoding {

@@ -72,23 +72,7 @@ fn build_config(args: &Args) -> Result<MockConfig, CliError> {
     let clock = ClockSpec::parse(&args.clock)?;
     if let Some(out) = &args.dump_on_exit {
         // Refuse now rather than after a long session whose state would then be lost.
-        if out.exists() {
-            return Err(CliError::Input(format!(
-                "--dump-on-exit {}: it already exists; snapshots are never overwritten",
-                out.display()
-            )));
-        }
-        let parent = out
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        if !parent.is_dir() {
-            return Err(CliError::Input(format!(
-                "--dump-on-exit {}: the directory {} does not exist",
-                out.display(),
-                parent.display()
-            )));
-        }
+        crate::output::check_out("--dump-on-exit", out, "snapshots")?;
     }
     Ok(MockConfig {
         profile,

@@ -145,6 +145,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
+    crate::output::check_out("--out", &args.out, "plans")?;
     let sources = args.sources.sources()?;
     let options = options(args.mode, args.secret.clone(), &args.allow_threshold);
     let computed = dirsnap_app::reconcile::run(&sources, &options, &args.out, &Steps::new(quiet))?;
@@ -184,7 +185,7 @@ pub fn blocked_hint(plan: &Plan, out: &std::path::Path) -> String {
     if !findings.is_empty() {
         let n: usize = findings.values().sum();
         let codes: Vec<String> = findings.iter().map(|(c, k)| format!("{c} ×{k}")).collect();
-        why.push(format!("{n} error finding(s) ({})", codes.join(", ")));
+        why.push(format!("{n} blocking error finding(s) ({})", codes.join(", ")));
         what.push(
             "resolve the findings as their remediation says (docs/findings.md); `dirsnap replay` refuses the plan until then unless given --allow-blocked".to_string(),
         );
@@ -205,7 +206,7 @@ pub fn blocked_hint(plan: &Plan, out: &std::path::Path) -> String {
         ));
     }
     format!(
-        "the plan is blocked by {}; it was written to {} for review. To go on: {}",
+        "the plan is blocked: {}; it was written to {} for review. To go on: {}",
         why.join(" and "),
         out.display(),
         what.join("; ")

@@ -49,6 +49,7 @@ fn describe(a: &Action) -> String {
 }
 
 pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
+    crate::output::check_out("--out", &args.out, "simulations")?;
     let options = cmd_reconcile::options(args.mode, args.secret.clone(), &args.allow_threshold);
     let sim = dirsnap_app::simulate::run(
         &args.sources.sources()?,

@@ -227,3 +227,58 @@ pub fn human(json: bool) -> Box<dyn std::io::Write> {
         Box::new(std::io::stdout())
     }
 }
+
+/// Checks, before any work, that `path` (given as `flag`) can be created: it must not exist,
+/// and its parent must be — or be creatable in — a writable directory. The message names the
+/// flag, the path as given and the directory at fault, never the hidden staging directory
+/// the output is built in (exit 2: the argument is what needs changing).
+pub fn check_out(
+    flag: &str,
+    path: &std::path::Path,
+    what: &str,
+) -> Result<(), crate::error::CliError> {
+    use crate::error::CliError;
+    if path.exists() {
+        return Err(CliError::Input(format!(
+            "{flag} {}: already exists; {what} are never overwritten, so choose a new {flag}",
+            path.display()
+        )));
+    }
+    let parent = dirsnap_durable::parent_of(path);
+    // The nearest directory that exists is where something must be created.
+    let mut existing = parent.as_path();
+    while !existing.exists() {
+        match existing.parent() {
+            Some(p) if !p.as_os_str().is_empty() => existing = p,
+            _ => {
+                existing = std::path::Path::new(".");
+                break;
+            }
+        }
+    }
+    let refuse = |why: String| {
+        CliError::Input(format!(
+            "{flag} {}: cannot create it: {} is not a writable directory ({why})",
+            path.display(),
+            parent.display()
+        ))
+    };
+    if !existing.is_dir() {
+        return Err(refuse(format!("{} is not a directory", existing.display())));
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let probe = existing.join(format!(".dirsnap-probe-{}-{nanos}", std::process::id()));
+    match std::fs::create_dir(&probe) {
+        Ok(()) => {
+            let _ = std::fs::remove_dir(&probe);
+            Ok(())
+        }
+        Err(e) if existing == parent.as_path() => Err(refuse(e.to_string())),
+        Err(e) => Err(refuse(format!(
+            "it cannot be created in {}: {e}",
+            existing.display()
+        ))),
+    }
+}

@@ -228,3 +228,127 @@ fn usage_error_is_exit_2() {
     dirsnap().arg("inspect").assert().code(2);
     dirsnap().arg("no-such-command").assert().code(2);
 }
+
+/// Every command that writes names `--out` (or `--dump-on-exit`) when it cannot: the path as
+/// given and the directory at fault, exit 2, and never the hidden staging directory.
+#[test]
+fn an_output_that_cannot_be_created_is_named_by_its_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let bad = file.join("out");
+    let sources = |cmd: &str| -> Vec<std::ffi::OsString> {
+        let mut v: Vec<std::ffi::OsString> = vec![cmd.into(), "--config".into()];
+        v.push(demo("config.yml").into());
+        v.extend([
+            "--ad".into(),
+            demo("ad").into(),
+            "--iid".into(),
+            demo("iid").into(),
+        ]);
+        v
+    };
+    let csv =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/m365/csv/export-users.csv");
+    let mut cases: Vec<(Vec<std::ffi::OsString>, &str)> = vec![
+        (sources("reconcile"), "--out"),
+        (sources("audit"), "--out"),
+        (sources("simulate"), "--out"),
+        (
+            vec![
+                "export".into(),
+                "m365".into(),
+                "--from-csv".into(),
+                csv.into(),
+            ],
+            "--out",
+        ),
+        (
+            vec![
+                "export".into(),
+                "iid".into(),
+                "--config".into(),
+                demo("config.yml").into(),
+                "--base-url".into(),
+                "http://127.0.0.1:9/".into(),
+            ],
+            "--out",
+        ),
+    ];
+    for (args, _) in &mut cases {
+        args.push("--out".into());
+        args.push(bad.clone().into());
+    }
+    cases.push((
+        vec![
+            "mock-scim".into(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--dump-on-exit".into(),
+            bad.clone().into(),
+        ],
+        "--dump-on-exit",
+    ));
+    for (args, flag) in cases {
+        let out = dirsnap()
+            .args(&args)
+            .env("DIRSNAP_IID_TOKEN", "t")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        let want = format!(
+            "error: {flag} {}: cannot create it: {} is not a writable directory",
+            bad.display(),
+            file.display()
+        );
+        assert!(err.contains(&want), "{args:?}: {err}");
+        assert!(!err.contains(".tmp-"), "{err}");
+    }
+    // An existing output is named by its flag too.
+    let out = dirsnap()
+        .args(sources("reconcile"))
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("--out {}: already exists", dir.path().display())),
+        "{err}"
+    );
+}
+
+/// A directory this user cannot write to (skipped as root, who can write anywhere).
+#[cfg(unix)]
+#[test]
+fn an_unwritable_parent_is_exit_2_naming_out() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let locked = dir.path().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o500)).unwrap();
+    if std::fs::create_dir(locked.join("probe")).is_ok() {
+        return;
+    }
+    let target = locked.join("sub/plan");
+    let out = dirsnap()
+        .args(["reconcile", "--config"])
+        .arg(demo("config.yml"))
+        .arg("--ad")
+        .arg(demo("ad"))
+        .arg("--iid")
+        .arg(demo("iid"))
+        .arg("--out")
+        .arg(&target)
+        .output()
+        .unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("--out {}: cannot create it:", target.display())),
+        "{err}"
+    );
+}
