@@ -185,7 +185,10 @@ pub fn blocked_hint(plan: &Plan, out: &std::path::Path) -> String {
     if !findings.is_empty() {
         let n: usize = findings.values().sum();
         let codes: Vec<String> = findings.iter().map(|(c, k)| format!("{c} ×{k}")).collect();
-        why.push(format!("{n} blocking error finding(s) ({})", codes.join(", ")));
+        why.push(format!(
+            "{n} blocking error finding(s) ({})",
+            codes.join(", ")
+        ));
         what.push(
             "resolve the findings as their remediation says (docs/findings.md); `dirsnap replay` refuses the plan until then unless given --allow-blocked".to_string(),
         );
