@@ -13,20 +13,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-const AFTER_HELP: &str = "\
-Credentials (Graph):
-  --token-env VAR       an access token in the environment variable VAR, or
-  client credentials    DIRSNAP_M365_TENANT_ID, DIRSNAP_M365_CLIENT_ID, DIRSNAP_M365_CLIENT_SECRET
-                        (the app needs the application permission User.Read.All)
-  The secret is read from the environment only, never from a flag.
-
-CSV: Microsoft 365 admin center → Users → Active users → Export users. The CSV cannot tell
-the immutableId, so the snapshot marks it unknown (immutable_id_known = false).
-
-See docs/m365-export.md.";
-
 #[derive(clap::Args, Debug)]
-#[command(after_long_help = AFTER_HELP)]
 pub struct Args {
     /// Snapshot directory to create (must not exist).
     #[arg(long, value_name = "SNAP")]

@@ -352,3 +352,69 @@ fn an_unwritable_parent_is_exit_2_naming_out() {
         "{err}"
     );
 }
+
+/// The subcommands listed under "Commands:" in a help text.
+fn commands_in(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        // A wrapped description continues further in.
+        .filter(|l| !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every command's help (-h and --help), found by walking "Commands:" from the top, ends
+/// with examples and the exit codes.
+#[test]
+fn every_help_ends_with_examples_and_exit_codes() {
+    let help = |path: &[String], flag: &str| -> String {
+        let out = dirsnap().args(path).arg(flag).output().unwrap();
+        assert!(out.status.success(), "{path:?} {flag}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let mut todo: Vec<Vec<String>> = vec![Vec::new()];
+    let mut seen = 0;
+    while let Some(path) = todo.pop() {
+        for flag in ["-h", "--help"] {
+            let text = help(&path, flag);
+            let examples = text
+                .find("\nExamples:\n")
+                .unwrap_or_else(|| panic!("{path:?} {flag}: no examples\n{text}"));
+            let codes = text
+                .find("\nExit codes:\n")
+                .unwrap_or_else(|| panic!("{path:?} {flag}: no exit codes\n{text}"));
+            assert!(examples < codes, "{path:?}");
+            let shown = text[examples..codes]
+                .lines()
+                .filter(|l| l.trim_start().starts_with("dirsnap ") || l.contains(" dirsnap "))
+                .count();
+            assert!(
+                (2..=3).contains(&shown),
+                "{path:?} {flag}: {shown} examples\n{text}"
+            );
+            // The exit codes are the end (the top level adds where to read on).
+            let tail = &text[codes + 1..];
+            assert!(tail.contains("  0  "), "{path:?}: {tail}");
+            if !path.is_empty() {
+                assert!(
+                    tail.lines()
+                        .skip(1)
+                        .all(|l| l.starts_with("  ") || l.is_empty()),
+                    "{path:?} {flag}: something after the exit codes\n{tail}"
+                );
+            }
+        }
+        for c in commands_in(&help(&path, "--help")) {
+            let mut sub = path.clone();
+            sub.push(c);
+            todo.push(sub);
+        }
+        seen += 1;
+    }
+    // dirsnap, its 10 commands, export's 3 and plan's 1.
+    assert_eq!(seen, 1 + 10 + 3 + 1);
+}
