@@ -54,7 +54,7 @@ struct CliProgress {
 impl CliProgress {
     fn new(quiet: bool) -> CliProgress {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
-            let pb = ProgressBar::new_spinner();
+            let pb = crate::output::multi().add(ProgressBar::new_spinner());
             if let Ok(style) = ProgressStyle::with_template(
                 "{spinner} {msg}: {human_pos} objects ({per_sec}, {elapsed})",
             ) {

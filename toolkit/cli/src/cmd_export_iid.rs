@@ -128,11 +128,10 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
         group_members_in_list,
     };
 
-    let multi = indicatif::MultiProgress::new();
     let bars = Bars {
-        users: Phase::new(&multi, quiet, "users"),
-        groups: Phase::new(&multi, quiet, "groups"),
-        members: Phase::new(&multi, quiet, "group members"),
+        users: Phase::new(quiet, "users"),
+        groups: Phase::new(quiet, "groups"),
+        members: Phase::new(quiet, "group members"),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -178,19 +178,19 @@ impl Reporter {
                 );
             }
             Progress::Retry {
+                url,
                 reason,
                 wait,
                 attempt,
                 max_attempts,
-                ..
-            } => self.line(
-                &format!(
-                    "{reason}; retrying in {:.1}s (attempt {}/{max_attempts})",
-                    wait.as_secs_f64(),
-                    attempt + 1
-                ),
-                true,
-            ),
+            } => {
+                let text = dirsnap_scim::retry_line(url, reason, wait, attempt + 1, max_attempts);
+                // A retry stays on screen as a line, not only as the spinner's passing message.
+                if !self.pb.is_hidden() {
+                    self.pb.println(&text);
+                }
+                self.line(&text, true)
+            }
         }
     }
 
