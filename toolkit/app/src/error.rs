@@ -117,7 +117,7 @@ pub enum AppError {
     // --- `replay --verify` against the tenant ---
     /// 401/403 while reading the touched objects back.
     #[error(
-        "--verify: {source}\nthe IIJ ID access token has expired or lacks a read scope (escim_read_users, escim_read_groups); renew it and run the same command again"
+        "--verify: {source}\nthen run the same command again: the journal says every action is done, so only the verification runs"
     )]
     VerifyAuth {
         #[source]

@@ -44,7 +44,12 @@ fn no_script_hard_codes_the_target_directory() {
             if code.trim_start().starts_with('#') {
                 continue;
             }
-            for bad in ["/target/debug", "/target/release", "$ROOT/target\"", "$PWD/target\""] {
+            for bad in [
+                "/target/debug",
+                "/target/release",
+                "$ROOT/target\"",
+                "$PWD/target\"",
+            ] {
                 assert!(
                     !code.contains(bad),
                     "{path}:{}: {line}\n(use $TARGET_DIR from lib.sh: CARGO_TARGET_DIR may send builds elsewhere)",
