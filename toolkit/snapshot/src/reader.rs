@@ -404,8 +404,12 @@ impl Snapshot {
         if self.kind() != K::KIND {
             return Err(SnapshotError::KindMismatch {
                 path: self.dir.clone(),
-                found: self.kind().with_article().to_string(),
-                expected: K::KIND.with_article().to_string(),
+                found: format!(
+                    "{} snapshot (kind {})",
+                    self.kind().with_article(),
+                    self.kind()
+                ),
+                expected: format!("{} snapshot (kind {})", K::KIND.with_article(), K::KIND),
             });
         }
         // The three files are independent: decode them side by side.
