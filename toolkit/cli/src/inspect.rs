@@ -4,7 +4,7 @@ use crate::error::CliError;
 use crate::output::{human_bytes, spinner};
 use dirsnap_diff::Keyed;
 use dirsnap_model::Manifest;
-use dirsnap_plan::{PLAN_SCHEMA_VERSION, Plan, Summary, load_plan, verify_files};
+use dirsnap_plan::{Finding, PLAN_SCHEMA_VERSION, PlanDirError, Summary, verify_files};
 use dirsnap_snapshot::{AnySnapshot, ReadOptions, Snapshot, Table, columns_of, read_manifest_json};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -215,8 +215,31 @@ struct PlanVerdict {
     summary: Option<Summary>,
 }
 
+/// The parts of `plan.json` the verdict needs. The actions (nearly all of a big plan) are
+/// skipped by the parser, never held in memory.
+#[derive(serde::Deserialize)]
+struct Verdicts {
+    summary: Summary,
+    findings: Vec<Finding>,
+}
+
+fn read_verdicts(dir: &Path) -> Result<Verdicts, CliError> {
+    let path = dir.join("plan.json");
+    let file = std::fs::File::open(&path).map_err(|source| PlanDirError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    serde_json::from_reader(std::io::BufReader::with_capacity(1 << 20, file)).map_err(|e| {
+        PlanDirError::NotAPlan {
+            path,
+            message: format!("plan.json does not parse: {e}"),
+        }
+        .into()
+    })
+}
+
 impl PlanVerdict {
-    fn of(plan: &Plan) -> PlanVerdict {
+    fn of(plan: &Verdicts) -> PlanVerdict {
         let mut blocking = BTreeMap::new();
         for f in plan.findings.iter().filter(|f| f.blocks()) {
             *blocking.entry(f.code.clone()).or_insert(0) += 1;
@@ -256,24 +279,22 @@ impl PlanVerdict {
     }
 }
 
-/// Plans are written by `dirsnap reconcile`. Every file their manifest lists is verified;
-/// the manifest is shown as it is, so inspect also describes a plan of a schema version this
-/// dirsnap does not execute.
+/// Plans are written by `dirsnap reconcile`. Every file their manifest lists is verified
+/// (streamed, so a plan of millions of actions is never loaded whole); the manifest is shown
+/// as it is, so inspect also describes a plan of a schema version this dirsnap does not
+/// execute.
 fn inspect_plan(path: &Path, manifest: &Value, as_json: bool) -> Result<(), CliError> {
     let supported = manifest.get("schema_version").and_then(Value::as_u64)
         == Some(u64::from(PLAN_SCHEMA_VERSION));
-    let (files, verdict) = if supported {
-        let dir = load_plan(path)?;
-        let verdict = PlanVerdict::of(&dir.plan);
-        (dir.files, verdict)
+    let files = verify_files(path, manifest)?;
+    let verdict = if supported {
+        PlanVerdict::of(&read_verdicts(path)?)
     } else {
-        let files = verify_files(path, manifest)?;
-        let verdict = PlanVerdict {
+        PlanVerdict {
             blocked: manifest.get("blocked").and_then(Value::as_bool) == Some(true),
             blocking: None,
             summary: None,
-        };
-        (files, verdict)
+        }
     };
     if as_json {
         let mut out = manifest.clone();
