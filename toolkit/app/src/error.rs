@@ -31,7 +31,7 @@ pub enum AppError {
     Journal(#[from] JournalError),
 
     // --- inputs named on the command line ---
-    #[error("{path}: {label} expects a {expected} snapshot, but this is a {found} snapshot")]
+    #[error("{path}: {label} expects {} snapshot, but this is {} snapshot", .expected.with_article(), .found.with_article())]
     WrongKind {
         path: PathBuf,
         /// How the snapshot was named: the flag, or the plan's record of it.
@@ -120,7 +120,7 @@ pub enum AppError {
     // --- `replay --verify` against the tenant ---
     /// 401/403 while reading the touched objects back.
     #[error(
-        "--verify: {source}\nthe IIJ ID access token has expired or lacks a read scope (escim_read_users, escim_read_groups); renew it and run the same command again"
+        "--verify: {source}\nthen run the same command again: the journal says every action is done, so only the verification runs"
     )]
     VerifyAuth {
         #[source]

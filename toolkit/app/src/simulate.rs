@@ -1,6 +1,9 @@
 //! `simulate`: reconcile → replay the plan onto an in-process mock IIJ ID seeded from the IID
-//! snapshot → dump the mock → reconcile again. The simulation converges when the second plan
-//! has no action; everything it did is left under OUT for review.
+//! snapshot → dump the mock → reconcile again. Two verdicts, because they answer different
+//! questions: the simulation *converges* when the second plan has no action (the next sync
+//! would send nothing), and it is *ready* when neither plan has a blocking finding (a
+//! recreated user, say, converges but makes Directory Sync log an error on every run).
+//! Everything it did is left under OUT for review.
 //!
 //! The post-replay state is the mock's own store, not a SCIM export: IIJ ID hides users in
 //! pending deletion from SCIM reads (assumption MK2), and the second reconcile must see them to
@@ -25,8 +28,23 @@ use std::path::Path;
 pub struct Verdict {
     /// The second plan has no action.
     pub converged: bool,
-    /// Blocking findings of the first plan.
+    /// Blocking findings of the first plan (what `replay` refuses without --allow-blocked).
     pub blocked: usize,
+    /// Blocking findings of the second plan: what is still wrong after the replay, which the
+    /// next sync meets on every run.
+    pub blocked_after: usize,
+}
+
+impl Verdict {
+    /// No blocking finding in either plan.
+    pub fn ready(&self) -> bool {
+        self.blocked == 0 && self.blocked_after == 0
+    }
+
+    /// Both verdicts hold: exit 0.
+    pub fn passed(&self) -> bool {
+        self.converged && self.ready()
+    }
 }
 
 /// What a simulation did, as written under OUT.
@@ -169,6 +187,7 @@ pub fn run(
     let verdict = Verdict {
         converged: second.actions.is_empty(),
         blocked: plan.findings.iter().filter(|f| f.blocks()).count(),
+        blocked_after: second.findings.iter().filter(|f| f.blocks()).count(),
     };
     let report = report_json(out, &plan, &summary, &second, &verdict, started.elapsed());
     let json = serde_json::to_string_pretty(&report).map_err(|source| AppError::Encode {
@@ -205,16 +224,23 @@ fn report_json(
     elapsed: std::time::Duration,
 ) -> serde_json::Value {
     let t = s.total();
+    let finding = |f: &dirsnap_plan::Finding| {
+        json!({"code": f.code, "severity": f.severity, "subject": f.subject,
+               "message": f.message, "remediation": f.remediation})
+    };
     json!({
         "converged": v.converged,
-        "blocked": v.blocked > 0,
+        "ready": v.ready(),
+        "blocked": !v.ready(),
         "plan": out.join("plan").display().to_string(),
         "report": out.join("plan/report.html").display().to_string(),
         "post_replay_snapshot": out.join("iid-after").display().to_string(),
         "second_plan": out.join("plan-after").display().to_string(),
         "first": {"actions": plan.summary.actions, "by_op": plan.summary.by_op,
                   "findings": plan.summary.findings, "by_severity": plan.summary.by_severity,
-                  "blocking_findings": v.blocked},
+                  "blocking_findings": v.blocked,
+                  "blocking": plan.findings.iter().filter(|f| f.blocks()).map(finding)
+                      .collect::<Vec<_>>()},
         "replay": {"applied": t.applied, "already_done": t.already_done, "failed": t.failed,
                    "skipped": t.skipped, "seconds": s.elapsed.as_secs_f64(),
                    "failures": s.failures.iter().map(|f| json!({
@@ -223,6 +249,11 @@ fn report_json(
         "not_converged": second.actions.iter().map(|a| json!({
             "op": a.op.as_str(), "subject": a.user_name.as_deref().or(a.display_name.as_deref()),
             "rule": a.rule, "reason": a.reason})).collect::<Vec<_>>(),
+        "second": {"actions": second.summary.actions, "findings": second.summary.findings,
+                   "by_severity": second.summary.by_severity,
+                   "blocking_findings": v.blocked_after,
+                   "blocking": second.findings.iter().filter(|f| f.blocks()).map(finding)
+                       .collect::<Vec<_>>()},
         "seconds": elapsed.as_secs_f64(),
     })
 }

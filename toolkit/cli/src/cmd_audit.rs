@@ -31,6 +31,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
+    crate::output::check_out("--out", &args.out, "audit reports")?;
     let options = AuditOptions {
         allow_deletes: args.allow_deletes,
         accept_console_edits: args.accept_console_edits,

@@ -3,8 +3,10 @@
 use crate::error::CliError;
 use dirsnap_ad::{ExportOptions, ExportSummary, MAX_PAGE_SIZE, Progress};
 use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[derive(clap::Args, Debug)]
@@ -36,6 +38,10 @@ pub struct Args {
     /// JSON and exit without connecting.
     #[arg(long)]
     pub explain: bool,
+    /// Print the result as JSON on stdout (docs/ad-export.md); the summary for people goes to
+    /// stderr.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Progress on a terminal: a spinner with the object count and rate. Elsewhere: one line per
@@ -48,7 +54,7 @@ struct CliProgress {
 impl CliProgress {
     fn new(quiet: bool) -> CliProgress {
         let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
-            let pb = ProgressBar::new_spinner();
+            let pb = crate::output::multi().add(ProgressBar::new_spinner());
             if let Ok(style) = ProgressStyle::with_template(
                 "{spinner} {msg}: {human_pos} objects ({per_sec}, {elapsed})",
             ) {
@@ -101,6 +107,7 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     let Some(out) = args.out.clone() else {
         return Err(CliError::Input("--out SNAP is required".into()));
     };
+    crate::output::check_out("--out", &out, "snapshots")?;
     let secrets = dirsnap_config::load_secrets(args.secret.as_deref(), &|k| std::env::var(k).ok())?;
     let Some((password, _source)) = secrets.ad_password else {
         return Err(CliError::Input(format!(
@@ -121,12 +128,58 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     progress.finish();
     let summary = result?;
     if !quiet {
-        print_summary(&summary, &out, args.page_size);
+        // A closed stdout or stderr must not turn a written snapshot into a failure.
+        let _ = print_summary(
+            &mut *crate::output::human(args.json),
+            &summary,
+            &out,
+            args.page_size,
+        );
+    }
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary_json(&summary, &out, args.page_size))?
+        );
     }
     Ok(())
 }
 
-fn print_summary(s: &ExportSummary, out: &std::path::Path, page_size: u32) {
+/// `--json`: docs/ad-export.md documents every field.
+fn summary_json(s: &ExportSummary, out: &Path, page_size: u32) -> serde_json::Value {
+    let mut obj = crate::output::snapshot_json(out, &s.manifest, s.elapsed);
+    obj.insert("server".into(), json!(s.server));
+    obj.insert(
+        "details".into(),
+        json!({
+            "disabled_users": s.disabled_users,
+            "expired_users": s.expired_users,
+            "deleted_users": s.deleted_users,
+            "deleted_groups": s.deleted_groups,
+            "ranged_groups": s.ranged_groups,
+            "members_out_of_scope": s.members_out_of_scope,
+            "nested_group_members": s.nested_group_members,
+            "skipped_entries": s.skipped.len(),
+        }),
+    );
+    obj.insert(
+        "filters".into(),
+        json!({"user": s.filters.user, "group": s.filters.group}),
+    );
+    obj.insert(
+        "ldap".into(),
+        json!({"pages": s.wire.pages, "page_size": page_size,
+               "referrals_skipped": s.wire.referrals_skipped}),
+    );
+    serde_json::Value::Object(obj)
+}
+
+fn print_summary(
+    w: &mut dyn Write,
+    s: &ExportSummary,
+    out: &Path,
+    page_size: u32,
+) -> std::io::Result<()> {
     let secs = s.elapsed.as_secs_f64();
     let objects = s.users + s.groups;
     let rate = if secs > 0.0 {
@@ -135,11 +188,12 @@ fn print_summary(s: &ExportSummary, out: &std::path::Path, page_size: u32) {
         0.0
     };
     let domain = s.manifest.source.domain.as_deref().unwrap_or("?");
-    println!(
+    writeln!(
+        w,
         "exported AD {domain} from {} in {secs:.1} s ({rate:.0} objects/s) to {}",
         s.server,
         out.display()
-    );
+    )?;
     let mut users = format!("  users:       {}", s.users);
     let mut extra = Vec::new();
     if s.disabled_users > 0 {
@@ -154,7 +208,7 @@ fn print_summary(s: &ExportSummary, out: &std::path::Path, page_size: u32) {
     if !extra.is_empty() {
         users.push_str(&format!(" ({})", extra.join(", ")));
     }
-    println!("{users}");
+    writeln!(w, "{users}")?;
     let mut groups = format!("  groups:      {}", s.groups);
     if s.deleted_groups > 0 {
         groups.push_str(&format!(" ({} deleted)", s.deleted_groups));
@@ -165,21 +219,72 @@ fn print_summary(s: &ExportSummary, out: &std::path::Path, page_size: u32) {
             s.ranged_groups
         ));
     }
-    println!("{groups}");
-    println!(
+    writeln!(w, "{groups}")?;
+    writeln!(
+        w,
         "  memberships: {} ({} members outside the exported scope, {} nested groups)",
         s.memberships, s.members_out_of_scope, s.nested_group_members
-    );
-    println!("  user filter:  {}", s.filters.user);
-    println!("  group filter: {}", s.filters.group);
-    println!(
+    )?;
+    writeln!(w, "  user filter:  {}", s.filters.user)?;
+    writeln!(w, "  group filter: {}", s.filters.group)?;
+    writeln!(
+        w,
         "  LDAP: {} pages of up to {} entries, {} continuation references skipped",
         s.wire.pages, page_size, s.wire.referrals_skipped
-    );
+    )?;
     if !s.skipped.is_empty() {
-        println!(
+        writeln!(
+            w,
             "  skipped:     {} entries (see notes in manifest.json)",
             s.skipped.len()
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn json_has_the_documented_fields() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/demo/ad");
+        let manifest: dirsnap_model::Manifest =
+            serde_json::from_slice(&std::fs::read(dir.join("manifest.json")).unwrap()).unwrap();
+        let s = ExportSummary {
+            server: "ldaps://dc1.example.co.jp:636".into(),
+            users: manifest.counts.users,
+            disabled_users: 1,
+            expired_users: 0,
+            deleted_users: 0,
+            groups: manifest.counts.groups,
+            deleted_groups: 0,
+            memberships: manifest.counts.memberships,
+            members_out_of_scope: 2,
+            nested_group_members: 0,
+            ranged_groups: 0,
+            skipped: Vec::new(),
+            wire: Default::default(),
+            filters: dirsnap_ad::EffectiveFilters {
+                user: "(objectClass=user)".into(),
+                group: "(objectClass=group)".into(),
+            },
+            elapsed: Duration::from_millis(1500),
+            manifest: manifest.clone(),
+        };
+        let v = summary_json(&s, Path::new("snap"), 1000);
+        assert_eq!(v["kind"], "ad");
+        assert_eq!(v["out"], "snap");
+        assert_eq!(v["counts"]["users"], manifest.counts.users);
+        assert_eq!(v["details"]["members_out_of_scope"], 2);
+        assert_eq!(
+            v["files"]["users.parquet"]["sha256"],
+            manifest.files["users.parquet"].sha256
         );
+        assert_eq!(v["duration_seconds"], 1.5);
+        assert_eq!(v["ldap"]["page_size"], 1000);
+        assert_eq!(v["filters"]["user"], "(objectClass=user)");
+        assert_eq!(v["server"], "ldaps://dc1.example.co.jp:636");
     }
 }

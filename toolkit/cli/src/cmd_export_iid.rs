@@ -42,6 +42,10 @@ pub struct Args {
     /// Seconds before one request times out.
     #[arg(long, default_value_t = 60)]
     pub timeout: u64,
+    /// Print the result as JSON on stdout (docs/iid-export.md); the summary for people stays
+    /// on stderr.
+    #[arg(long)]
+    pub json: bool,
 }
 
 struct Bars {
@@ -76,12 +80,7 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     let started = Instant::now();
     let taken_at = Utc::now();
     let config = load_config(&args.config)?;
-    if args.out.exists() {
-        return Err(CliError::Input(format!(
-            "{}: already exists; snapshots are immutable, so choose a new --out directory",
-            args.out.display()
-        )));
-    }
+    crate::output::check_out("--out", &args.out, "snapshots")?;
     let secrets = load_secrets(args.secret.as_deref(), &|k| std::env::var(k).ok())?;
     let Some((token, token_source)) = secrets.iid_token else {
         return Err(CliError::Input(
@@ -129,11 +128,10 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
         group_members_in_list,
     };
 
-    let multi = indicatif::MultiProgress::new();
     let bars = Bars {
-        users: Phase::new(&multi, quiet, "users"),
-        groups: Phase::new(&multi, quiet, "groups"),
-        members: Phase::new(&multi, quiet, "group members"),
+        users: Phase::new(quiet, "users"),
+        groups: Phase::new(quiet, "groups"),
+        members: Phase::new(quiet, "group members"),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -170,6 +168,7 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     for note in &data.notes {
         eprintln!("note: {note}");
     }
+    let elapsed = started.elapsed();
     if !quiet {
         eprintln!(
             "exported {} users, {} groups, {} memberships from {} in {:.1} s ({} requests) → {}",
@@ -177,9 +176,22 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
             manifest.counts.groups,
             manifest.counts.memberships,
             client.base_url(),
-            started.elapsed().as_secs_f64(),
+            elapsed.as_secs_f64(),
             data.requests,
             args.out.display()
+        );
+    }
+    if args.json {
+        // docs/iid-export.md documents every field.
+        let mut obj = crate::output::snapshot_json(&args.out, &manifest, elapsed);
+        obj.insert(
+            "base_url".into(),
+            serde_json::json!(client.base_url().as_str()),
+        );
+        obj.insert("requests".into(), serde_json::json!(data.requests));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::Value::Object(obj))?
         );
     }
     Ok(())

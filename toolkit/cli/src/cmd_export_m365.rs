@@ -9,24 +9,11 @@ use dirsnap_m365::{
     GraphOptions, Progress, Secret,
 };
 use indicatif::ProgressBar;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-const AFTER_HELP: &str = "\
-Credentials (Graph):
-  --token-env VAR       an access token in the environment variable VAR, or
-  client credentials    DIRSNAP_M365_TENANT_ID, DIRSNAP_M365_CLIENT_ID, DIRSNAP_M365_CLIENT_SECRET
-                        (the app needs the application permission User.Read.All)
-  The secret is read from the environment only, never from a flag.
-
-CSV: Microsoft 365 admin center → Users → Active users → Export users. The CSV cannot tell
-the immutableId, so the snapshot marks it unknown (immutable_id_known = false).
-
-See docs/m365-export.md.";
-
 #[derive(clap::Args, Debug)]
-#[command(after_long_help = AFTER_HELP)]
 pub struct Args {
     /// Snapshot directory to create (must not exist).
     #[arg(long, value_name = "SNAP")]
@@ -72,7 +59,8 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value_t = 120,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: u64,
-    /// Print the summary as JSON on stdout.
+    /// Print the result as JSON on stdout (docs/m365-export.md); the summary for people goes
+    /// to stderr.
     #[arg(long)]
     pub json: bool,
 }
@@ -80,6 +68,7 @@ pub struct Args {
 pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let started = Instant::now();
+    crate::output::check_out("--out", &args.out, "snapshots")?;
     let (report, source) = match &args.from_csv {
         Some(csv) => {
             let options = match &args.csv_encoding {
@@ -189,19 +178,19 @@ impl Reporter {
                 );
             }
             Progress::Retry {
+                url,
                 reason,
                 wait,
                 attempt,
                 max_attempts,
-                ..
-            } => self.line(
-                &format!(
-                    "{reason}; retrying in {:.1}s (attempt {}/{max_attempts})",
-                    wait.as_secs_f64(),
-                    attempt + 1
-                ),
-                true,
-            ),
+            } => {
+                let text = dirsnap_scim::retry_line(url, reason, wait, attempt + 1, max_attempts);
+                // A retry stays on screen as a line, not only as the spinner's passing message.
+                if !self.pb.is_hidden() {
+                    self.pb.println(&text);
+                }
+                self.line(&text, true)
+            }
         }
     }
 
@@ -211,31 +200,60 @@ impl Reporter {
 }
 
 fn print_summary(args: &Args, report: &ExportReport, source: &str, elapsed: Duration, quiet: bool) {
-    let t = &report.tally;
+    if !quiet {
+        // A closed stdout or stderr must not turn a written snapshot into a failure.
+        let _ = print_text(
+            &mut *crate::output::human(args.json),
+            args,
+            report,
+            source,
+            elapsed,
+        );
+    }
     if args.json {
-        let v = serde_json::json!({
-            "out": args.out.display().to_string(),
-            "kind": "m365",
-            "source": if args.from_csv.is_some() { "csv" } else { "graph" },
-            "counts": t,
-            "requests": report.stats.as_ref().map(|s| serde_json::json!({
-                "requests": s.requests,
-                "pages": s.pages,
-                "retries": s.retries,
-                "throttled": s.throttled,
-                "waited_ms": s.waited.as_millis() as u64,
-                "token_requests": s.token_requests,
-            })),
-            "duplicates": report.duplicates,
-            "warnings": report.warnings,
-            "elapsed_ms": elapsed.as_millis() as u64,
-        });
-        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
-        return;
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary_json(args, report, elapsed)).unwrap_or_default()
+        );
     }
-    if quiet {
-        return;
-    }
+}
+
+/// `--json`: docs/m365-export.md documents every field.
+fn summary_json(args: &Args, report: &ExportReport, elapsed: Duration) -> serde_json::Value {
+    let t = &report.tally;
+    let m = &report.manifest;
+    let snapshot = crate::output::snapshot_json(&args.out, m, elapsed);
+    serde_json::json!({
+        "out": args.out.display().to_string(),
+        "kind": "m365",
+        "source": if args.from_csv.is_some() { "csv" } else { "graph" },
+        "counts": t,
+        "requests": report.stats.as_ref().map(|s| serde_json::json!({
+            "requests": s.requests,
+            "pages": s.pages,
+            "retries": s.retries,
+            "throttled": s.throttled,
+            "waited_ms": s.waited.as_millis() as u64,
+            "token_requests": s.token_requests,
+        })),
+        "duplicates": report.duplicates,
+        "warnings": report.warnings,
+        "taken_at": snapshot.get("taken_at"),
+        "snapshot": {"source": snapshot.get("source"), "counts": snapshot.get("counts")},
+        "files": snapshot.get("files"),
+        "duration_seconds": elapsed.as_secs_f64(),
+        "elapsed_ms": elapsed.as_millis() as u64,
+    })
+}
+
+fn print_text(
+    w: &mut dyn Write,
+    args: &Args,
+    report: &ExportReport,
+    source: &str,
+    elapsed: Duration,
+) -> std::io::Result<()> {
+    let t = &report.tally;
     let active = t.users - t.deleted;
     let mut states = vec![
         format!("{} enabled", t.enabled),
@@ -244,38 +262,41 @@ fn print_summary(args: &Args, report: &ExportReport, source: &str, elapsed: Dura
     if t.enabled_unknown > 0 {
         states.push(format!("{} unknown", t.enabled_unknown));
     }
-    println!("m365 snapshot written: {}", args.out.display());
-    println!("  source       {source}");
-    println!("  users        {active}: {}", states.join(", "));
-    println!("  deleted      {} soft-deleted (recycle bin)", t.deleted);
-    println!("  licensed     {}", t.licensed);
+    writeln!(w, "m365 snapshot written: {}", args.out.display())?;
+    writeln!(w, "  source       {source}")?;
+    writeln!(w, "  users        {active}: {}", states.join(", "))?;
+    writeln!(w, "  deleted      {} soft-deleted (recycle bin)", t.deleted)?;
+    writeln!(w, "  licensed     {}", t.licensed)?;
     if t.immutable_id_unknown == t.users && t.users > 0 {
-        println!("  immutableId  unknown (the CSV cannot tell)");
+        writeln!(w, "  immutableId  unknown (the CSV cannot tell)")?;
     } else {
-        println!(
+        writeln!(
+            w,
             "  immutableId  {} set, {} unset",
             t.immutable_id_set,
             t.users - t.immutable_id_set - t.immutable_id_unknown
-        );
+        )?;
     }
     if let Some(s) = &report.stats {
-        println!(
+        writeln!(
+            w,
             "  requests     {} ({} pages, {} retried, {} throttled, {:.1}s waited)",
             s.requests,
             s.pages,
             s.retries,
             s.throttled,
             s.waited.as_secs_f64()
-        );
+        )?;
     }
     if report.duplicates > 0 {
-        println!("  duplicates   {} (kept once)", report.duplicates);
+        writeln!(w, "  duplicates   {} (kept once)", report.duplicates)?;
     }
     if !report.warnings.is_empty() {
-        println!(
+        writeln!(
+            w,
             "  warnings     {} (see manifest.json notes)",
             report.warnings.len()
-        );
+        )?;
     }
-    println!("  took         {:.1}s", elapsed.as_secs_f64());
+    writeln!(w, "  took         {:.1}s", elapsed.as_secs_f64())
 }

@@ -3,8 +3,11 @@
 //! serves until SIGTERM or Ctrl-C, then writes `--dump-on-exit` if asked.
 
 use crate::error::CliError;
-use dirsnap_mock_scim::{ClockSpec, FaultSpec, MockConfig, MockServer, Profile, TokenSpec};
+use dirsnap_mock_scim::{
+    ClockSpec, FaultSpec, MockConfig, MockError, MockServer, Profile, TokenSpec,
+};
 use std::io::Write as _;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
@@ -50,6 +53,10 @@ pub struct Args {
     /// The base URL clients use, when not http://LISTEN/scim/v2/ (behind a proxy).
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
+    /// Listen on a non-loopback address without any token: anyone who can reach it may read
+    /// and change the mock's state and make it write snapshots (POST /_mock/dump).
+    #[arg(long)]
+    pub insecure_open: bool,
 }
 
 fn build_config(args: &Args) -> Result<MockConfig, CliError> {
@@ -72,23 +79,7 @@ fn build_config(args: &Args) -> Result<MockConfig, CliError> {
     let clock = ClockSpec::parse(&args.clock)?;
     if let Some(out) = &args.dump_on_exit {
         // Refuse now rather than after a long session whose state would then be lost.
-        if out.exists() {
-            return Err(CliError::Input(format!(
-                "--dump-on-exit {}: it already exists; snapshots are never overwritten",
-                out.display()
-            )));
-        }
-        let parent = out
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        if !parent.is_dir() {
-            return Err(CliError::Input(format!(
-                "--dump-on-exit {}: the directory {} does not exist",
-                out.display(),
-                parent.display()
-            )));
-        }
+        crate::output::check_out("--dump-on-exit", out, "snapshots")?;
     }
     Ok(MockConfig {
         profile,
@@ -121,18 +112,66 @@ async fn wait_for_stop() -> Result<&'static str, CliError> {
     }
 }
 
+/// The addresses `--listen` names (a host name may give several), or why it names none.
+fn listen_addrs(listen: &str) -> Result<Vec<SocketAddr>, CliError> {
+    let bad = |why: String| {
+        CliError::Input(format!(
+            "--listen {listen:?}: {why}; expected ADDRESS:PORT such as 127.0.0.1:8443 (port 0 picks a free one)"
+        ))
+    };
+    let addrs: Vec<SocketAddr> = listen
+        .to_socket_addrs()
+        .map_err(|e| bad(e.to_string()))?
+        .collect();
+    if addrs.is_empty() {
+        return Err(bad("it resolves to no address".into()));
+    }
+    Ok(addrs)
+}
+
+/// A mock without tokens accepts every request, the admin endpoints included (POST
+/// /_mock/dump writes directories on this machine): on a loopback address that reaches only
+/// this machine; anywhere else it must be asked for explicitly.
+fn refuse_open_to_the_network(
+    args: &Args,
+    addrs: &[SocketAddr],
+    open: bool,
+) -> Result<(), CliError> {
+    let Some(exposed) = addrs.iter().find(|a| !a.ip().is_loopback()) else {
+        return Ok(());
+    };
+    if !open || args.insecure_open {
+        return Ok(());
+    }
+    Err(CliError::Input(format!(
+        "--listen {}: {} is reachable from other machines, and without --token the mock accepts every request from anyone, including POST /_mock/dump, which writes directories on this machine. Give a token (--token or DIRSNAP_MOCK_TOKEN), listen on 127.0.0.1, or pass --insecure-open to accept that",
+        args.listen,
+        exposed.ip()
+    )))
+}
+
 pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
+    let addrs = listen_addrs(&args.listen)?;
     let config = build_config(&args)?;
     let open = config.tokens.is_empty();
+    refuse_open_to_the_network(&args, &addrs, open)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(CliError::system("cannot start the runtime"))?;
     runtime.block_on(async move {
-        let mut server = MockServer::start(config, &args.listen)
-            .await
-            ?;
+        let mut server = match MockServer::start(config, &args.listen).await {
+            Ok(s) => s,
+            // Taken, not allowed or not this machine's: a different --listen is the fix.
+            Err(MockError::Bind { source, .. }) => {
+                return Err(CliError::Input(format!(
+                    "--listen {}: cannot listen there: {source}; choose another address or port",
+                    args.listen
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
         // The URL on stdout is the command's output (scripts read it with port 0).
         let mut stdout = std::io::stdout();
         let _ = writeln!(stdout, "{}", server.url());
@@ -147,7 +186,7 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
                 s.pending_deletion,
                 s.groups,
                 s.memberships,
-                if open { "; no --token: every request is accepted" } else { "" },
+                if open { "; no --token: every request is accepted, from anyone who can reach it" } else { "" },
                 server.root_url(),
             );
         }

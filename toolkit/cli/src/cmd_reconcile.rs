@@ -145,22 +145,75 @@ pub struct Args {
 }
 
 pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
+    crate::output::check_out("--out", &args.out, "plans")?;
     let sources = args.sources.sources()?;
     let options = options(args.mode, args.secret.clone(), &args.allow_threshold);
     let computed = dirsnap_app::reconcile::run(&sources, &options, &args.out, &Steps::new(quiet))?;
     print_summary(&args, &computed.plan)?;
-    let blocked = computed.plan.findings.iter().filter(|f| f.blocks()).count();
-    let is_blocked = computed.plan.summary.blocked;
+    let hint = computed
+        .plan
+        .summary
+        .blocked
+        .then(|| blocked_hint(&computed.plan, &args.out));
     // Tens of millions of rows and strings: freeing them one by one takes longer than the
     // operating system's reclaiming them all when the process exits a moment later.
     std::mem::forget(computed);
-    if is_blocked {
-        return Err(CliError::Blocked(format!(
-            "the plan has {blocked} blocking finding(s) (errors or exceeded thresholds); it was written to {} for review. Resolve them, or accept a threshold with --allow-threshold",
-            args.out.display()
-        )));
+    match hint {
+        Some(h) => Err(CliError::Blocked(h)),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// Why a plan is blocked and what lifts it: `--allow-threshold` only for exceeded thresholds;
+/// other error findings are resolved at their source (or the plan is replayed with
+/// `--allow-blocked`, which still leaves those objects alone).
+pub fn blocked_hint(plan: &Plan, out: &std::path::Path) -> String {
+    let mut thresholds = Vec::new();
+    let mut findings = std::collections::BTreeMap::<&str, usize>::new();
+    for f in plan.findings.iter().filter(|f| f.blocks()) {
+        if f.code == dirsnap_plan::codes::THRESHOLD_EXCEEDED {
+            let category = f.subject.strip_prefix("threshold ").unwrap_or(&f.subject);
+            if !thresholds.contains(&category) {
+                thresholds.push(category);
+            }
+        } else {
+            *findings.entry(f.code.as_str()).or_default() += 1;
+        }
+    }
+    let mut why = Vec::new();
+    let mut what = Vec::new();
+    if !findings.is_empty() {
+        let n: usize = findings.values().sum();
+        let codes: Vec<String> = findings.iter().map(|(c, k)| format!("{c} ×{k}")).collect();
+        why.push(format!(
+            "{n} blocking error finding(s) ({})",
+            codes.join(", ")
+        ));
+        what.push(
+            "resolve the findings as their remediation says (docs/findings.md); `dirsnap replay` refuses the plan until then unless given --allow-blocked".to_string(),
+        );
+    }
+    if !thresholds.is_empty() {
+        why.push(format!(
+            "{} exceeded threshold(s) ({})",
+            thresholds.len(),
+            thresholds.join(", ")
+        ));
+        let flags: Vec<String> = thresholds
+            .iter()
+            .map(|c| format!("--allow-threshold {c}"))
+            .collect();
+        what.push(format!(
+            "if those numbers are expected, compute the plan again with {}",
+            flags.join(" ")
+        ));
+    }
+    format!(
+        "the plan is blocked: {}; it was written to {} for review. To go on: {}",
+        why.join(" and "),
+        out.display(),
+        what.join("; ")
+    )
 }
 
 fn print_summary(args: &Args, plan: &Plan) -> Result<(), CliError> {

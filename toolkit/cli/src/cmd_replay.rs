@@ -7,7 +7,7 @@ use dirsnap_app::verify::{Verification, VerifyOptions, check_inputs, verify};
 use dirsnap_config::{Threshold, load_config, load_secrets};
 use dirsnap_model::scim_json::LinkingIdPath;
 use dirsnap_plan::load_plan;
-use dirsnap_replay::{DeleteLimit, ReplayError, ReplayOptions, ReplaySummary, replay};
+use dirsnap_replay::{DeleteLimit, ReplayError, ReplayOptions, ReplaySummary, StopCause, replay};
 use dirsnap_scim::{ClientOptions, ScimClient};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -53,6 +53,10 @@ pub struct Args {
     /// again and report every action still pending (exit 1 unless none is).
     #[arg(long)]
     pub verify: bool,
+    /// Print the outcome as JSON on stdout (counts, failures, journal, duration, why it
+    /// stopped and the command that resumes it); the summary for people stays on stderr.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn count(t: &Threshold) -> Option<u64> {
@@ -74,11 +78,30 @@ fn shell_quote(s: &str) -> String {
     }
 }
 
-/// The command line that resumes this run (the same one: the journal makes it resume).
-fn resume_command() -> String {
-    let mut args: Vec<String> = std::env::args().collect();
+/// The command line that resumes this run: the same one (the journal makes it resume), with
+/// `--allow-deletes N` in place of any it had when `allow_deletes` is given — repeating the
+/// limit that stopped a run would only stop it again.
+fn resume_command(allow_deletes: Option<u64>) -> String {
+    resume_command_from(std::env::args().collect(), allow_deletes)
+}
+
+fn resume_command_from(mut args: Vec<String>, allow_deletes: Option<u64>) -> String {
     if let Some(first) = args.first_mut() {
         *first = "dirsnap".into();
+    }
+    if let Some(n) = allow_deletes {
+        let mut kept = Vec::with_capacity(args.len() + 2);
+        let mut it = args.into_iter();
+        while let Some(a) = it.next() {
+            if a == "--allow-deletes" {
+                it.next();
+            } else if !a.starts_with("--allow-deletes=") {
+                kept.push(a);
+            }
+        }
+        kept.push("--allow-deletes".into());
+        kept.push(n.to_string());
+        args = kept;
     }
     args.iter()
         .map(|a| shell_quote(a))
@@ -172,6 +195,94 @@ fn print_summary(s: &ReplaySummary) {
     }
 }
 
+/// How a replay ended, for the exit code, the message and `--json`.
+struct Ended<'a> {
+    args: &'a Args,
+    plan_dir: &'a std::path::Path,
+    summary: Option<&'a ReplaySummary>,
+    verification: Option<&'a Verification>,
+    stop: Option<(&'a str, StopCause)>,
+    resume: Option<String>,
+}
+
+impl Ended<'_> {
+    fn outcome(&self) -> &'static str {
+        if self.stop.is_some() {
+            return "stopped";
+        }
+        let failed = self
+            .summary
+            .map_or(0, |s| s.total().failed + s.total().skipped);
+        if failed > 0 {
+            "failed"
+        } else if self.verification.is_some_and(|v| !v.converged()) {
+            "not_converged"
+        } else if self.args.dry_run {
+            "dry_run"
+        } else {
+            "done"
+        }
+    }
+
+    fn json(&self, exit: u8) -> serde_json::Value {
+        use serde_json::json;
+        let tally = |t: &dirsnap_replay::Tally| {
+            json!({"applied": t.applied, "already_done": t.already_done,
+                   "previously_done": t.previously_done, "failed": t.failed,
+                   "skipped": t.skipped})
+        };
+        let s = self.summary;
+        let mut by_op = serde_json::Map::new();
+        if let Some(s) = s {
+            let mut rows: Vec<_> = s.by_op.iter().collect();
+            rows.sort_by_key(|(op, _)| op.rank());
+            for (op, t) in rows {
+                by_op.insert(op.as_str().into(), tally(t));
+            }
+        }
+        json!({
+            "plan": self.plan_dir.display().to_string(),
+            "dry_run": self.args.dry_run,
+            "outcome": self.outcome(),
+            "exit_code": exit,
+            "counts": s.map(|s| tally(&s.total())),
+            "by_op": by_op,
+            "failures": s.map_or_else(Vec::new, |s| s.failures.iter().map(|f| json!({
+                "seq": f.seq, "op": f.op.as_str(), "subject": f.subject,
+                "status": f.status, "message": f.message})).collect()),
+            "notes": s.map_or_else(Vec::new, |s| s.notes.clone()),
+            "journal": s.and_then(|s| s.journal.as_ref()).map(|j| j.display().to_string()),
+            "duration_seconds": s.map(|s| s.elapsed.as_secs_f64()),
+            "stop": self.stop.map(|(reason, cause)| {
+                let (name, deletions) = match cause {
+                    StopCause::Auth => ("auth", None),
+                    StopCause::DeleteLimit { deletions } => ("delete_limit", Some(deletions)),
+                    StopCause::Interrupted => ("interrupted", None),
+                };
+                json!({"reason": reason, "cause": name, "deletions": deletions})
+            }),
+            "resume_command": self.resume,
+            "requests": self.args.dry_run.then(|| s.map_or_else(Vec::new, |s| s.planned.iter().map(|r| json!({
+                "seq": r.seq, "op": r.op.as_str(), "method": r.method, "path": r.path,
+                "body": r.body})).collect())),
+            "verify": self.verification.map(|v| json!({
+                "converged": v.converged(),
+                "users_read": v.users_read,
+                "groups_read": v.groups_read,
+                "notes": v.notes,
+                "pending": v.pending.iter().map(|p| json!({
+                    "op": p.action.op.as_str(),
+                    "resource": p.action.resource.as_str(),
+                    "target": p.action.target,
+                    "userName": p.action.user_name,
+                    "displayName": p.action.display_name,
+                    "planned_seq": p.planned_seq,
+                    "why": p.why})).collect::<Vec<_>>(),
+            })),
+        })
+    }
+}
+
 pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     let config = load_config(&args.config)?;
     let plan = load_plan(&args.plan)?;
@@ -242,18 +353,20 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
     }
     let result = runtime.block_on(replay(&client, &plan, &options, &bar));
     bar.finish();
-    match result {
+    let mut ended = Ended {
+        args: &args,
+        plan_dir: &plan.dir,
+        summary: None,
+        verification: None,
+        stop: None,
+        resume: None,
+    };
+    let verification;
+    let outcome = match &result {
         Ok(s) if args.dry_run => {
-            for r in &s.planned {
-                println!("# action {} {}", r.seq, r.op.as_str());
-                println!("{} {}", r.method, r.path);
-                if let Some(b) = &r.body {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(b).unwrap_or_else(|_| b.to_string())
-                    );
-                }
-                println!();
+            ended.summary = Some(s);
+            if !args.json {
+                print_requests(s);
             }
             for n in &s.notes {
                 eprintln!("note: {n}");
@@ -267,10 +380,11 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
             Ok(())
         }
         Ok(s) => {
+            ended.summary = Some(s);
             if !quiet || !s.failures.is_empty() {
-                print_summary(&s);
+                print_summary(s);
             }
-            let verification = if args.verify {
+            verification = if args.verify {
                 let v = runtime.block_on(verify(&client, &plan, &verify_options, &s.failures))?;
                 if !quiet || !v.converged() {
                     print_verification(&v);
@@ -279,48 +393,110 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
             } else {
                 None
             };
+            ended.verification = verification.as_ref();
             let failed = s.total().failed + s.total().skipped;
             if failed > 0 {
-                return Err(CliError::Failed(format!(
+                let resume = resume_command(None);
+                ended.resume = Some(resume.clone());
+                Err(CliError::Failed(format!(
                     "{failed} action(s) failed or were skipped (see above and the journal); \
-                     fix the cause and run the same command again to retry only those: {}",
-                    resume_command()
-                )));
-            }
-            if let Some(v) = verification
+                     fix the cause and run the same command again to retry only those: {resume}"
+                )))
+            } else if let Some(v) = &verification
                 && !v.converged()
             {
-                return Err(CliError::Failed(format!(
+                Err(CliError::Failed(format!(
                     "every action was applied, but the tenant did not converge: {} action(s) \
                      are still pending (listed above). Running the same command again sends \
                      nothing (the journal says done); read why, then reconcile again from a \
                      fresh `dirsnap export iid` for a plan of what is left",
                     v.pending.len()
-                )));
+                )))
+            } else {
+                Ok(())
             }
-            Ok(())
         }
         Err(ReplayError::Stopped {
             reason,
-            auth,
+            cause,
             summary,
         }) => {
-            print_summary(&summary);
-            let what = if auth {
-                "the IIJ ID access token has expired or was revoked, or lacks a scope \
-                 (escim_read_users, escim_write_users, escim_read_groups, escim_write_groups). \
-                 Issue a new token in IIJ ID Console, update secret.yml or DIRSNAP_IID_TOKEN, then resume with"
-            } else {
-                "review the deletions, then resume with --allow-deletes N:"
+            ended.summary = Some(summary);
+            print_summary(summary);
+            let (how, resume) = match cause {
+                // The reason (the server's 401/403, explained) already says what to do about
+                // the token; only how to resume is added.
+                StopCause::Auth => (
+                    "once the token is replaced, resume with:",
+                    resume_command(None),
+                ),
+                StopCause::DeleteLimit { deletions } => (
+                    "review the deletions (`dirsnap plan show PLAN` lists them), then resume allowing them with:",
+                    resume_command(Some(*deletions)),
+                ),
+                StopCause::Interrupted => ("resume with:", resume_command(None)),
             };
+            ended.stop = Some((reason.as_str(), *cause));
+            ended.resume = Some(resume.clone());
             Err(CliError::Stopped(format!(
-                "replay stopped early: {reason}\n{what}\n  {}\n(the journal {} makes it resume: nothing already applied is sent again)",
-                resume_command(),
+                "replay stopped early: {reason}\n{how}\n  {resume}\n(the journal {} makes it resume: nothing already applied is sent again)",
                 plan.dir
                     .join(dirsnap_replay::journal::JOURNAL_FILE)
                     .display()
             )))
         }
-        Err(e) => Err(e.into()),
+        Err(_) => Ok(()),
+    };
+    if args.json && ended.summary.is_some() {
+        let code = crate::error::exit_code(&outcome);
+        println!("{}", serde_json::to_string_pretty(&ended.json(code))?);
+    }
+    match result {
+        Err(e) if !matches!(e, ReplayError::Stopped { .. }) => Err(e.into()),
+        _ => outcome,
+    }
+}
+
+fn print_requests(s: &ReplaySummary) {
+    for r in &s.planned {
+        println!("# action {} {}", r.seq, r.op.as_str());
+        println!("{} {}", r.method, r.path);
+        if let Some(b) = &r.body {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(b).unwrap_or_else(|_| b.to_string())
+            );
+        }
+        println!();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<String> {
+        s.split(' ').map(str::to_string).collect()
+    }
+
+    #[test]
+    fn the_resume_command_replaces_the_limit_that_stopped_the_run() {
+        let argv = args("/usr/bin/dirsnap replay plan --allow-deletes 1 --config c.yml");
+        assert_eq!(
+            resume_command_from(argv.clone(), Some(3)),
+            "dirsnap replay plan --config c.yml --allow-deletes 3"
+        );
+        assert_eq!(
+            resume_command_from(argv, None),
+            "dirsnap replay plan --allow-deletes 1 --config c.yml"
+        );
+        assert_eq!(
+            resume_command_from(args("dirsnap replay p --allow-deletes=0"), Some(2)),
+            "dirsnap replay p --allow-deletes 2"
+        );
+        assert_eq!(
+            resume_command_from(args("dirsnap replay p"), Some(2)),
+            "dirsnap replay p --allow-deletes 2"
+        );
     }
 }

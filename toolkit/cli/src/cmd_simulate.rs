@@ -1,6 +1,7 @@
 //! `dirsnap simulate`: the arguments, the printed result and the verdicts' exit code; the
 //! work (reconcile → replay onto an in-process mock → reconcile again) is
-//! `dirsnap_app::simulate`. Exit 0 only when the simulation converges and nothing blocks.
+//! `dirsnap_app::simulate`. Two verdicts: converged (the second plan has no action) and ready
+//! (no blocking finding in either plan); exit 0 only when both hold, 3 otherwise.
 
 use crate::cmd_reconcile::{self, ModeArg, SourceArgs, ThresholdArg};
 use crate::error::CliError;
@@ -48,6 +49,7 @@ fn describe(a: &Action) -> String {
 }
 
 pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
+    crate::output::check_out("--out", &args.out, "simulations")?;
     let options = cmd_reconcile::options(args.mode, args.secret.clone(), &args.allow_threshold);
     let sim = dirsnap_app::simulate::run(
         &args.sources.sources()?,
@@ -65,17 +67,30 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
 }
 
 fn verdict(out: &Path, v: &Verdict) -> Result<(), CliError> {
-    match (v.converged, v.blocked) {
-        (true, 0) => Ok(()),
-        (true, n) => Err(CliError::Blocked(format!(
-            "the simulation converges, but the plan has {n} blocking finding(s) that `dirsnap replay` refuses without --allow-blocked; read them in {}",
-            out.join("plan/report.html").display()
-        ))),
-        (false, _) => Err(CliError::Blocked(format!(
-            "the simulation does not converge: after replaying the plan onto the mock, a second reconcile still has actions (listed above; {})",
-            out.join("plan-after/report.html").display()
-        ))),
+    if v.passed() {
+        return Ok(());
     }
+    let converged = if v.converged {
+        "the simulation converges (the next sync would send nothing)".to_string()
+    } else {
+        format!(
+            "the simulation does NOT converge: after replaying the plan onto the mock, a second reconcile still has actions (listed above; {})",
+            out.join("plan-after/report.html").display()
+        )
+    };
+    let ready = if v.ready() {
+        "no finding blocks it".to_string()
+    } else {
+        format!(
+            "it is NOT ready: {} blocking finding(s) in the plan (`dirsnap replay` refuses it without --allow-blocked) and {} left after the replay (Directory Sync would meet them on every run); read them in {} and {}",
+            v.blocked,
+            v.blocked_after,
+            out.join("plan/report.html").display(),
+            out.join("plan-after/report.html").display()
+        )
+    };
+    let joint = if v.converged { "but" } else { "and" };
+    Err(CliError::Blocked(format!("{converged}, {joint} {ready}")))
 }
 
 fn print_text(out: &Path, sim: &Simulation) {
@@ -109,8 +124,10 @@ fn print_text(out: &Path, sim: &Simulation) {
     }
     println!("3. mock after  {}", out.join("iid-after").display());
     println!(
-        "4. re-plan     {} action(s) left   {}",
+        "4. re-plan     {} action(s) left, {} finding(s) ({} blocking)   {}",
         second.actions.len(),
+        second.summary.findings,
+        v.blocked_after,
         out.join("plan-after/report.html").display()
     );
     for a in second.actions.iter().take(50) {
@@ -120,12 +137,33 @@ fn print_text(out: &Path, sim: &Simulation) {
         println!("     … and {} more", second.actions.len() - 50);
     }
     if v.converged {
-        println!("converged: replaying this plan leaves nothing for the next sync to do");
+        println!(
+            "converged   yes: the second plan has no action; the next sync would send nothing"
+        );
     } else {
-        println!("NOT converged: the actions above would still be sent by the next sync");
+        println!(
+            "converged   NO: the {} action(s) above would still be sent by the next sync",
+            second.actions.len()
+        );
     }
-    let blocking: Vec<_> = plan.findings.iter().filter(|f| f.blocks()).collect();
-    for f in blocking.iter().take(20) {
-        println!("  blocking: {} {} — {}", f.code, f.subject, f.remediation);
+    if v.ready() {
+        println!("ready       yes: no blocking finding in the plan or after the replay");
+    } else {
+        println!(
+            "ready       NO: {} blocking finding(s) in the plan, {} after the replay",
+            v.blocked, v.blocked_after
+        );
+    }
+    for (when, p) in [("plan", plan), ("after replay", second)] {
+        let blocking: Vec<_> = p.findings.iter().filter(|f| f.blocks()).collect();
+        for f in blocking.iter().take(20) {
+            println!(
+                "  blocking ({when}): {} {} — {}",
+                f.code, f.subject, f.remediation
+            );
+        }
+        if blocking.len() > 20 {
+            println!("  … and {} more ({when})", blocking.len() - 20);
+        }
     }
 }

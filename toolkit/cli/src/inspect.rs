@@ -4,8 +4,10 @@ use crate::error::CliError;
 use crate::output::{human_bytes, spinner};
 use dirsnap_diff::Keyed;
 use dirsnap_model::Manifest;
+use dirsnap_plan::{Finding, PLAN_SCHEMA_VERSION, PlanDirError, Summary, verify_files};
 use dirsnap_snapshot::{AnySnapshot, ReadOptions, Snapshot, Table, columns_of, read_manifest_json};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 pub fn run(path: &Path, as_json: bool, sample: usize, quiet: bool) -> Result<(), CliError> {
@@ -204,15 +206,104 @@ fn print_text(path: &Path, m: &Manifest, samples: &Value) {
     }
 }
 
-/// Plans are written by `dirsnap reconcile`; their manifest is read generically here so
-/// inspect works for any plan schema version that keeps these common fields.
+/// A plan's verdict as `inspect` shows it: read from `plan.json` when this dirsnap reads its
+/// schema version, else from the manifest's `blocked` alone.
+struct PlanVerdict {
+    blocked: bool,
+    /// Blocking findings by code, when `plan.json` was read.
+    blocking: Option<BTreeMap<String, u64>>,
+    summary: Option<Summary>,
+}
+
+/// The parts of `plan.json` the verdict needs. The actions (nearly all of a big plan) are
+/// skipped by the parser, never held in memory.
+#[derive(serde::Deserialize)]
+struct Verdicts {
+    summary: Summary,
+    findings: Vec<Finding>,
+}
+
+fn read_verdicts(dir: &Path) -> Result<Verdicts, CliError> {
+    let path = dir.join("plan.json");
+    let file = std::fs::File::open(&path).map_err(|source| PlanDirError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    serde_json::from_reader(std::io::BufReader::with_capacity(1 << 20, file)).map_err(|e| {
+        PlanDirError::NotAPlan {
+            path,
+            message: format!("plan.json does not parse: {e}"),
+        }
+        .into()
+    })
+}
+
+impl PlanVerdict {
+    fn of(plan: &Verdicts) -> PlanVerdict {
+        let mut blocking = BTreeMap::new();
+        for f in plan.findings.iter().filter(|f| f.blocks()) {
+            *blocking.entry(f.code.clone()).or_insert(0) += 1;
+        }
+        PlanVerdict {
+            blocked: plan.summary.blocked,
+            blocking: Some(blocking),
+            summary: Some(plan.summary.clone()),
+        }
+    }
+
+    fn line(&self) -> String {
+        let Some(blocking) = &self.blocking else {
+            return if self.blocked {
+                "BLOCKED (manifest.json); this dirsnap cannot read the findings of this schema version".into()
+            } else {
+                "not blocked (manifest.json)".into()
+            };
+        };
+        let n: u64 = blocking.values().sum();
+        if !self.blocked {
+            return "not blocked: no error finding stops `dirsnap replay` from applying it".into();
+        }
+        let codes: Vec<String> = blocking.iter().map(|(c, k)| format!("{c} ×{k}")).collect();
+        format!(
+            "BLOCKED by {n} error finding(s): {}; `dirsnap replay` refuses it without --allow-blocked",
+            codes.join(", ")
+        )
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "blocked": self.blocked,
+            "blocking_findings": self.blocking.as_ref().map(|b| b.values().sum::<u64>()),
+            "blocking_by_code": self.blocking,
+        })
+    }
+}
+
+/// Plans are written by `dirsnap reconcile`. Every file their manifest lists is verified
+/// (streamed, so a plan of millions of actions is never loaded whole); the manifest is shown
+/// as it is, so inspect also describes a plan of a schema version this dirsnap does not
+/// execute.
 fn inspect_plan(path: &Path, manifest: &Value, as_json: bool) -> Result<(), CliError> {
+    let supported = manifest.get("schema_version").and_then(Value::as_u64)
+        == Some(u64::from(PLAN_SCHEMA_VERSION));
+    let files = verify_files(path, manifest)?;
+    let verdict = if supported {
+        PlanVerdict::of(&read_verdicts(path)?)
+    } else {
+        PlanVerdict {
+            blocked: manifest.get("blocked").and_then(Value::as_bool) == Some(true),
+            blocking: None,
+            summary: None,
+        }
+    };
     if as_json {
         let mut out = manifest.clone();
         if let Value::Object(obj) = &mut out {
             obj.insert("path".into(), json!(path.display().to_string()));
+            obj.insert("verified".into(), json!(true));
+            obj.insert("verdict".into(), verdict.json());
         }
-        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
     println!("plan        {}", path.display());
@@ -222,14 +313,43 @@ fn inspect_plan(path: &Path, manifest: &Value, as_json: bool) -> Result<(), CliE
             .get("schema_version")
             .map_or("?".into(), Value::to_string)
     );
-    for key in ["created_at", "mode", "instance"] {
+    for key in ["created_at", "mode", "instance", "as_of"] {
         if let Some(v) = manifest.get(key).and_then(Value::as_str) {
             println!("{key:<11} {v}");
         }
     }
-    if let Some(Value::Object(counts)) = manifest.get("counts") {
-        let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        println!("counts      {}", parts.join(", "));
+    match &verdict.summary {
+        Some(s) => {
+            let tail = |t: String| if t.is_empty() { t } else { format!(" ({t})") };
+            println!(
+                "counts      actions {}{}, findings {}{}, skipped {}",
+                s.actions,
+                tail(dirsnap_report::render::op_counts(s)),
+                s.findings,
+                tail(dirsnap_report::render::severity_counts(s)),
+                s.skipped
+            );
+        }
+        None => {
+            if let Some(Value::Object(counts)) = manifest.get("counts") {
+                let parts: Vec<String> = counts
+                    .iter()
+                    .filter(|(_, v)| v.is_number())
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect();
+                println!("counts      {}", parts.join(", "));
+            }
+        }
+    }
+    println!("verdict     {}", verdict.line());
+    println!("files       (every checksum in manifest.json verified)");
+    for f in &files {
+        let short = f.sha256.get(..12).unwrap_or(&f.sha256);
+        println!(
+            "  {:<20} {:>10}  sha256 {short}…",
+            f.name,
+            human_bytes(f.bytes)
+        );
     }
     if let Some(Value::Array(inputs)) = manifest.get("inputs") {
         println!("inputs");

@@ -12,6 +12,7 @@ mod cmd_reconcile;
 mod cmd_replay;
 mod cmd_simulate;
 mod error;
+mod help;
 mod inspect;
 mod interrupt;
 mod output;
@@ -33,6 +34,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
     version,
     about = "Snapshot AD and IIJ ID to Parquet, compute what Directory Sync would do, replay a reviewed plan",
     long_about = None,
+    after_help = help::DIRSNAP,
 )]
 struct Cli {
     /// Only errors on stderr; no progress bars.
@@ -44,7 +46,9 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Show what a snapshot or plan holds: kind, source, time, counts, schema, a sample.
+    /// Show what a snapshot or plan holds: kind, source, time, counts, schema, a sample; for a
+    /// plan its verdict. Every file is checked against the sha256 its manifest records.
+    #[command(after_help = help::INSPECT)]
     Inspect {
         /// A snapshot or plan directory.
         path: PathBuf,
@@ -56,6 +60,7 @@ enum Command {
         sample: usize,
     },
     /// Show what changed between two snapshots of the same kind, by stable key.
+    #[command(after_help = help::DIFF)]
     Diff {
         /// The earlier snapshot.
         before: PathBuf,
@@ -69,40 +74,50 @@ enum Command {
         limit: usize,
     },
     /// Export a system's state to a Parquet snapshot.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = help::EXPORT)]
     Export(ExportCommand),
     /// Compute what Directory Sync would do: a plan of actions and findings, offline.
+    #[command(after_help = help::RECONCILE)]
     Reconcile(cmd_reconcile::Args),
     /// Work with a plan.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = help::PLAN)]
     Plan(PlanCommand),
     /// Execute a reviewed plan against a SCIM endpoint, resumably.
+    #[command(after_help = help::REPLAY)]
     Replay(cmd_replay::Args),
     /// Run an in-memory SCIM 2.0 server that behaves like IIJ ID.
-    #[command(name = "mock-scim")]
+    #[command(name = "mock-scim", after_help = help::MOCK_SCIM)]
     MockScim(cmd_mock_scim::Args),
     /// Audit before recovery mode: console edits, orphans, duplicates, what recovery would do, a verdict.
+    #[command(after_help = help::AUDIT)]
     Audit(cmd_audit::Args),
-    /// Reconcile, replay the plan onto an in-process mock IIJ ID, reconcile again: does it converge?
+    /// Reconcile, replay the plan onto an in-process mock IIJ ID, reconcile again: does it
+    /// converge, and is it ready (no blocking finding)?
+    #[command(after_help = help::SIMULATE)]
     Simulate(cmd_simulate::Args),
     /// Pre-flight: config and filters parse, every domain controller binds, IIJ ID is
     /// reachable, TLS verifies, the token works and has the four scopes. Exit 0 only if all pass.
+    #[command(after_help = help::CHECK)]
     Check(cmd_check::Args),
 }
 
 #[derive(Subcommand, Debug)]
 enum ExportCommand {
     /// Active Directory over LDAP.
+    #[command(after_help = help::EXPORT_AD)]
     Ad(cmd_export_ad::Args),
     /// IIJ ID over SCIM 2.0.
+    #[command(after_help = help::EXPORT_IID)]
     Iid(cmd_export_iid::Args),
     /// Microsoft 365 over Microsoft Graph, or from the admin center CSV.
+    #[command(after_help = help::EXPORT_M365, after_long_help = help::EXPORT_M365_LONG)]
     M365(cmd_export_m365::Args),
 }
 
 #[derive(Subcommand, Debug)]
 enum PlanCommand {
     /// Render a plan as text, JSON, Markdown or HTML.
+    #[command(after_help = help::PLAN_SHOW)]
     Show(cmd_plan::Args),
 }
 

@@ -18,11 +18,11 @@ pub fn run(
     let b = Snapshot::open(after)?;
     if a.kind() != b.kind() {
         return Err(CliError::Input(format!(
-            "cannot diff snapshots of different kinds: {} is {}, {} is {}",
+            "cannot diff snapshots of different kinds: {} is {} snapshot, {} is {} snapshot",
             before.display(),
-            a.kind(),
+            a.kind().with_article(),
             after.display(),
-            b.kind()
+            b.kind().with_article()
         )));
     }
     let pb = spinner(quiet, "reading snapshots");

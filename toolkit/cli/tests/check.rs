@@ -590,7 +590,7 @@ fn the_endpoint_is_reached_through_the_configured_proxy() {
     // probes, two server-side filter checks.
     assert_eq!(forwarded.load(Ordering::SeqCst), 6);
 
-    // A proxy that is down: the fix names the one destination to allow.
+    // A proxy that is down: the fix names the proxy setting.
     let closed = TcpListener::bind("127.0.0.1:0").unwrap();
     let dead_port = closed.local_addr().unwrap().port();
     drop(closed);
@@ -605,8 +605,11 @@ fn the_endpoint_is_reached_through_the_configured_proxy() {
         lines[bad].contains(&format!("proxy 127.0.0.1:{dead_port}")),
         "{all}"
     );
+    // The endpoint is the mock, not IIJ ID: the fix is the proxy and what it must let
+    // through, not IIJ ID's firewall rule.
     assert!(
-        lines[bad + 1].contains("fix:") && lines[bad + 1].contains("auth.iij.jp on 443/TCP"),
+        lines[bad + 1].contains("fix:") && lines[bad + 1].contains("iid.scim.http.proxy"),
         "{all}"
     );
+    assert!(!lines[bad + 1].contains("auth.iij.jp"), "{all}");
 }

@@ -129,7 +129,9 @@ fn diff_of_different_kinds_is_exit_2() {
         .arg(demo("iid"))
         .assert()
         .code(2)
-        .stderr(predicates::str::contains("different kinds"));
+        .stderr(predicates::str::contains("different kinds"))
+        .stderr(predicates::str::contains("is an AD snapshot"))
+        .stderr(predicates::str::contains("is an IIJ ID snapshot"));
 }
 
 #[test]
@@ -201,7 +203,8 @@ fn missing_manifest_is_exit_2() {
 }
 
 #[test]
-fn inspect_reads_a_plan_manifest() {
+fn inspect_refuses_a_plan_whose_manifest_lists_no_files() {
+    // Nothing could be verified: inspect says so instead of describing it as checked.
     let dir = tempfile::tempdir().unwrap();
     let plan = dir.path().join("plan");
     std::fs::create_dir(&plan).unwrap();
@@ -216,15 +219,202 @@ fn inspect_reads_a_plan_manifest() {
         .arg("inspect")
         .arg(&plan)
         .assert()
-        .success()
-        .stdout(predicates::str::contains(
-            "kind        plan (schema_version 1)",
-        ))
-        .stdout(predicates::str::contains("actions 4, findings 1"));
+        .code(2)
+        .stderr(predicates::str::contains("lists no files"));
 }
 
 #[test]
 fn usage_error_is_exit_2() {
     dirsnap().arg("inspect").assert().code(2);
     dirsnap().arg("no-such-command").assert().code(2);
+}
+
+/// Every command that writes names `--out` (or `--dump-on-exit`) when it cannot: the path as
+/// given and the directory at fault, exit 2, and never the hidden staging directory.
+#[test]
+fn an_output_that_cannot_be_created_is_named_by_its_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let bad = file.join("out");
+    let sources = |cmd: &str| -> Vec<std::ffi::OsString> {
+        let mut v: Vec<std::ffi::OsString> = vec![cmd.into(), "--config".into()];
+        v.push(demo("config.yml").into());
+        v.extend([
+            "--ad".into(),
+            demo("ad").into(),
+            "--iid".into(),
+            demo("iid").into(),
+        ]);
+        v
+    };
+    let csv =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/m365/csv/export-users.csv");
+    let mut cases: Vec<(Vec<std::ffi::OsString>, &str)> = vec![
+        (sources("reconcile"), "--out"),
+        (sources("audit"), "--out"),
+        (sources("simulate"), "--out"),
+        (
+            vec![
+                "export".into(),
+                "m365".into(),
+                "--from-csv".into(),
+                csv.into(),
+            ],
+            "--out",
+        ),
+        (
+            vec![
+                "export".into(),
+                "iid".into(),
+                "--config".into(),
+                demo("config.yml").into(),
+                "--base-url".into(),
+                "http://127.0.0.1:9/".into(),
+            ],
+            "--out",
+        ),
+    ];
+    for (args, _) in &mut cases {
+        args.push("--out".into());
+        args.push(bad.clone().into());
+    }
+    cases.push((
+        vec![
+            "mock-scim".into(),
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--dump-on-exit".into(),
+            bad.clone().into(),
+        ],
+        "--dump-on-exit",
+    ));
+    for (args, flag) in cases {
+        let out = dirsnap()
+            .args(&args)
+            .env("DIRSNAP_IID_TOKEN", "t")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        let want = format!(
+            "error: {flag} {}: cannot create it: {} is not a writable directory",
+            bad.display(),
+            file.display()
+        );
+        assert!(err.contains(&want), "{args:?}: {err}");
+        assert!(!err.contains(".tmp-"), "{err}");
+    }
+    // An existing output is named by its flag too.
+    let out = dirsnap()
+        .args(sources("reconcile"))
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("--out {}: already exists", dir.path().display())),
+        "{err}"
+    );
+}
+
+/// A directory this user cannot write to (skipped as root, who can write anywhere).
+#[cfg(unix)]
+#[test]
+fn an_unwritable_parent_is_exit_2_naming_out() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let locked = dir.path().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o500)).unwrap();
+    if std::fs::create_dir(locked.join("probe")).is_ok() {
+        return;
+    }
+    let target = locked.join("sub/plan");
+    let out = dirsnap()
+        .args(["reconcile", "--config"])
+        .arg(demo("config.yml"))
+        .arg("--ad")
+        .arg(demo("ad"))
+        .arg("--iid")
+        .arg(demo("iid"))
+        .arg("--out")
+        .arg(&target)
+        .output()
+        .unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!("--out {}: cannot create it:", target.display())),
+        "{err}"
+    );
+}
+
+/// The subcommands listed under "Commands:" in a help text.
+fn commands_in(help: &str) -> Vec<String> {
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        // A wrapped description continues further in.
+        .filter(|l| !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+/// Every command's help (-h and --help), found by walking "Commands:" from the top, ends
+/// with examples and the exit codes.
+#[test]
+fn every_help_ends_with_examples_and_exit_codes() {
+    let help = |path: &[String], flag: &str| -> String {
+        let out = dirsnap().args(path).arg(flag).output().unwrap();
+        assert!(out.status.success(), "{path:?} {flag}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let mut todo: Vec<Vec<String>> = vec![Vec::new()];
+    let mut seen = 0;
+    while let Some(path) = todo.pop() {
+        for flag in ["-h", "--help"] {
+            let text = help(&path, flag);
+            let examples = text
+                .find("\nExamples:\n")
+                .unwrap_or_else(|| panic!("{path:?} {flag}: no examples\n{text}"));
+            let codes = text
+                .find("\nExit codes:\n")
+                .unwrap_or_else(|| panic!("{path:?} {flag}: no exit codes\n{text}"));
+            assert!(examples < codes, "{path:?}");
+            let shown = text[examples..codes]
+                .lines()
+                .filter(|l| l.trim_start().starts_with("dirsnap ") || l.contains(" dirsnap "))
+                .count();
+            assert!(
+                (2..=3).contains(&shown),
+                "{path:?} {flag}: {shown} examples\n{text}"
+            );
+            // The exit codes are the end (the top level adds where to read on).
+            let tail = &text[codes + 1..];
+            assert!(tail.contains("  0  "), "{path:?}: {tail}");
+            if !path.is_empty() {
+                assert!(
+                    tail.lines()
+                        .skip(1)
+                        .all(|l| l.starts_with("  ") || l.is_empty()),
+                    "{path:?} {flag}: something after the exit codes\n{tail}"
+                );
+            }
+        }
+        for c in commands_in(&help(&path, "--help")) {
+            let mut sub = path.clone();
+            sub.push(c);
+            todo.push(sub);
+        }
+        seen += 1;
+    }
+    // dirsnap, its 10 commands, export's 3 and plan's 1.
+    assert_eq!(seen, 1 + 10 + 3 + 1);
 }

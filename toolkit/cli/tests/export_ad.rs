@@ -174,6 +174,27 @@ fn rename_and_move_show_as_a_change_in_dirsnap_diff() {
         out
     };
     let before = run("before");
+    // --json: one document on stdout, the summary for people on stderr.
+    let res = dirsnap()
+        .args(["export", "ad", "--json", "--config"])
+        .arg(&config)
+        .arg("--secret")
+        .arg(&secret)
+        .arg("--out")
+        .arg(dir.path().join("as-json"))
+        .output()
+        .unwrap();
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    assert!(String::from_utf8_lossy(&res.stderr).contains("users:       2"));
+    let v = json(&res);
+    assert_eq!(v["kind"], "ad");
+    assert_eq!(v["counts"]["users"], 2);
+    assert!(v["files"]["users.parquet"]["sha256"].is_string(), "{v}");
+    assert!(v["duration_seconds"].as_f64().unwrap() >= 0.0);
     dc.ldap_tool("ldapmodrdn", &["-r", "-s", &b, &kim, "CN=kim moved"], None);
     let after = run("after");
 

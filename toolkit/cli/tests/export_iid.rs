@@ -182,7 +182,7 @@ fn the_token_never_appears_in_logs_errors_or_the_snapshot() {
     assert!(run.status.success());
     let logs = String::from_utf8_lossy(&run.stderr);
     assert!(
-        logs.contains("retrying SCIM request"),
+        logs.contains("TRACE") && logs.contains("retrying in"),
         "trace logging was not on: {}",
         &logs[..logs.len().min(2000)]
     );
@@ -341,4 +341,25 @@ fn missing_token_and_existing_output_are_usage_errors() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("already exists"));
+}
+
+#[test]
+fn json_is_the_only_thing_on_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = mock(&[], 100, 10);
+    let out = export(&server, dir.path(), "snap", &["--json"]).success();
+    let o = out.get_output();
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("exported 38 users"), "{stderr}");
+    assert_eq!(v["kind"], "iid");
+    assert_eq!(v["out"], dir.path().join("snap").display().to_string());
+    assert_eq!(v["counts"]["users"], 28 + 10);
+    assert_eq!(v["counts"]["groups"], 5);
+    assert_eq!(v["base_url"], base(&server));
+    assert!(v["requests"].as_u64().unwrap() > 0);
+    assert!(v["duration_seconds"].as_f64().unwrap() >= 0.0);
+    for (name, sha) in data_digests(&dir.path().join("snap")) {
+        assert_eq!(v["files"][&name]["sha256"], sha, "{name}");
+    }
 }

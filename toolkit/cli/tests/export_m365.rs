@@ -352,6 +352,14 @@ fn graph_export_with_token_from_environment_variable() {
     assert_eq!(summary["counts"]["users"], 9);
     assert_eq!(summary["counts"]["blocked"], 2);
     assert_eq!(summary["counts"]["deleted"], 2);
+    // The files written, with the sha256 the manifest records; the duration; the summary
+    // for people on stderr.
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(summary["files"], m["files"]);
+    assert_eq!(summary["snapshot"]["counts"]["users"], 9);
+    assert!(summary["duration_seconds"].as_f64().unwrap() >= 0.0);
+    assert!(stderr.contains("m365 snapshot written"), "{stderr}");
     assert_eq!(read_users(&out).len(), 9);
     assert!(
         fx.requests()

@@ -125,3 +125,92 @@ fn bad_fault_specs_are_usage_errors() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("invalid fault spec \"latency=5\""), "{err}");
 }
+
+/// Starts `dirsnap mock-scim` with `args`; returns the child and the URL it printed.
+fn serve(args: &[&str], token: Option<&str>) -> (std::process::Child, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dirsnap"));
+    cmd.arg("mock-scim")
+        .args(args)
+        .env_remove("DIRSNAP_MOCK_TOKEN");
+    if let Some(t) = token {
+        cmd.env("DIRSNAP_MOCK_TOKEN", t);
+    }
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut url)
+        .unwrap();
+    assert!(url.starts_with("http://"), "printed {url:?}");
+    (child, url.trim().to_owned())
+}
+
+/// The URL with the loopback address, for a mock listening on every address.
+fn via_loopback(url: &str) -> String {
+    url.replace("0.0.0.0", "127.0.0.1")
+}
+
+#[test]
+fn an_open_mock_is_refused_on_a_network_address() {
+    // No token, every address: anyone on the network could use /_mock/dump. Refused, exit 2,
+    // saying why and what to do; nothing is served.
+    let out = Command::new(env!("CARGO_BIN_EXE_dirsnap"))
+        .args(["mock-scim", "--listen", "0.0.0.0:0"])
+        .env_remove("DIRSNAP_MOCK_TOKEN")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("reachable from other machines"), "{err}");
+    assert!(err.contains("/_mock/dump"), "{err}");
+    assert!(
+        err.contains("--token") && err.contains("--insecure-open"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+
+    // With a token it serves, and the admin endpoints need that token.
+    let (mut child, url) = serve(&["--listen", "0.0.0.0:0"], Some("net-token"));
+    let root = via_loopback(url.trim_end_matches("scim/v2/"));
+    assert_eq!(http("GET", &format!("{root}_mock/state"), "guess").0, 401);
+    assert_eq!(
+        http("GET", &format!("{root}_mock/state"), "net-token").0,
+        200
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // Asked for explicitly, it serves open.
+    let (mut child, url) = serve(&["--listen", "0.0.0.0:0", "--insecure-open"], None);
+    assert_eq!(
+        http("GET", &format!("{}Users", via_loopback(&url)), "x").0,
+        200
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn a_bad_listen_address_is_a_usage_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = taken.local_addr().unwrap().to_string();
+    for (listen, want) in [
+        ("nonsense", "expected ADDRESS:PORT"),
+        ("127.0.0.1:99999", "expected ADDRESS:PORT"),
+        (busy.as_str(), "cannot listen there"),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_dirsnap"))
+            .args(["mock-scim", "--listen", listen])
+            .env_remove("DIRSNAP_MOCK_TOKEN")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{listen}: {err}");
+        assert!(err.contains("--listen"), "{err}");
+        assert!(err.contains(want), "{listen}: {err}");
+    }
+    drop(taken);
+}

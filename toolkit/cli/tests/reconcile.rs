@@ -255,7 +255,7 @@ fn invalid_input_is_exit_2_and_names_what_is_wrong() {
         (vec!["--as-of".into(), "yesterday".into()], "--as-of"),
         (
             vec!["--m365".into(), demo("iid").display().to_string()],
-            "expects a m365 snapshot",
+            "--m365 expects a Microsoft 365 snapshot, but this is an IIJ ID snapshot",
         ),
     ];
     for (i, (extra, needle)) in cases.iter().enumerate() {
@@ -280,7 +280,11 @@ fn invalid_input_is_exit_2_and_names_what_is_wrong() {
         .output()
         .unwrap();
     assert_eq!(r.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&r.stderr).contains("expects a iid snapshot"));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("--iid expects an IIJ ID snapshot, but this is an AD snapshot"),
+        "{err}"
+    );
     // A config with a bad profile value names the file and the key.
     let cfg = tmp.path().join("config.yml");
     let text = std::fs::read_to_string(demo("config.yml")).unwrap()
@@ -474,4 +478,168 @@ fn second_instance_uses_the_config_recorded_in_its_snapshot() {
         err.contains("ad-osaka") && err.contains("records no config"),
         "{err}"
     );
+}
+
+/// `inspect`, `plan show` and `replay` verify every file the plan's manifest lists — the
+/// reports people approve included — and name the one that differs (exit 2); `inspect`
+/// shows the verdict.
+#[test]
+fn inspect_plan_show_and_replay_verify_every_file_of_the_plan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("plan");
+    assert_eq!(reconcile(&out, &[]).status.code(), Some(3));
+
+    let shown = dirsnap().arg("inspect").arg(&out).output().unwrap();
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(shown.status.success(), "{text}");
+    // The demo's recreated user (sota.kimura) blocks the plan; inspect counts the error
+    // findings plan.json holds.
+    let errors = plan_json(&out)["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .count();
+    assert!(errors >= 1);
+    assert!(
+        text.contains(&format!(
+            "verdict     BLOCKED by {errors} error finding(s): "
+        )),
+        "{text}"
+    );
+    assert!(text.contains("RECREATED_PENDING_DELETION ×1"), "{text}");
+    for name in [
+        "plan.json",
+        "actions.parquet",
+        "findings.parquet",
+        "report.md",
+        "report.html",
+    ] {
+        assert!(text.contains(&format!("  {name}")), "{name}: {text}");
+    }
+    let shown = dirsnap()
+        .args(["inspect", "--json"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&shown.stdout).unwrap();
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["verdict"]["blocked"], true);
+    assert_eq!(v["verdict"]["blocking_findings"], errors);
+    assert_eq!(
+        v["verdict"]["blocking_by_code"]["RECREATED_PENDING_DELETION"],
+        1
+    );
+
+    let pristine = tmp.path().join("pristine");
+    copy_tree(&out, &pristine);
+    for (name, edit) in [
+        (
+            "report.html",
+            Box::new(|b: &mut Vec<u8>| b.extend_from_slice(b"<!-- approved -->"))
+                as Box<dyn Fn(&mut Vec<u8>)>,
+        ),
+        ("report.md", Box::new(|b: &mut Vec<u8>| b.push(b'\n'))),
+        (
+            "actions.parquet",
+            Box::new(|b: &mut Vec<u8>| {
+                let i = b.len() / 2;
+                b[i] ^= 0x20;
+            }),
+        ),
+        (
+            "plan.json",
+            Box::new(|b: &mut Vec<u8>| {
+                let t = String::from_utf8(b.clone()).unwrap();
+                *b = t.replacen("create_user", "delete_group", 1).into_bytes();
+            }),
+        ),
+    ] {
+        let dir = tmp.path().join(format!("tampered-{name}"));
+        copy_tree(&pristine, &dir);
+        let mut bytes = std::fs::read(dir.join(name)).unwrap();
+        edit(&mut bytes);
+        std::fs::write(dir.join(name), bytes).unwrap();
+        let want = format!("{name}: checksum mismatch");
+        for args in [
+            vec!["inspect".to_string()],
+            vec!["plan".into(), "show".into()],
+            vec![
+                "replay".into(),
+                "--dry-run".into(),
+                "--base-url".into(),
+                "http://127.0.0.1:9/scim/v2/".into(),
+                "--config".into(),
+                demo("config.yml").display().to_string(),
+            ],
+        ] {
+            let r = dirsnap()
+                .args(&args)
+                .arg(&dir)
+                .env("DIRSNAP_IID_TOKEN", "t")
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&r.stderr);
+            assert_eq!(r.status.code(), Some(2), "{args:?} {name}: {stderr}");
+            assert!(stderr.contains(&want), "{args:?} {name}: {stderr}");
+        }
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+/// The blocking hint names what lifts each kind of blocker: `--allow-threshold CATEGORY` only
+/// for exceeded thresholds, never for error findings it cannot lift.
+#[test]
+fn the_blocking_hint_fits_the_blockers() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The demo: error findings only (the recreated user).
+    let r = reconcile(&tmp.path().join("findings"), &[]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(3), "{err}");
+    assert!(err.contains("RECREATED_PENDING_DELETION ×1"), "{err}");
+    assert!(err.contains("--allow-blocked"), "{err}");
+    assert!(!err.contains("--allow-threshold"), "{err}");
+
+    // The same with a pending-deletion threshold of 1 (the demo puts 2 users into pending
+    // deletion): both blockers, each with its own way out.
+    let cfg = tmp.path().join("config.yml");
+    let text = std::fs::read_to_string(demo("config.yml"))
+        .unwrap()
+        .replace("pending_deletions: 50", "pending_deletions: 1");
+    std::fs::write(&cfg, text).unwrap();
+    let run = |out: &str, extra: &[&str]| {
+        dirsnap()
+            .args(["--quiet", "reconcile", "--config"])
+            .arg(&cfg)
+            .arg("--ad")
+            .arg(demo("ad"))
+            .arg("--iid")
+            .arg(demo("iid"))
+            .arg("--out")
+            .arg(tmp.path().join(out))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let r = run("both", &[]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("1 exceeded threshold(s) (pending_deletions)"),
+        "{err}"
+    );
+    assert!(err.contains("--allow-threshold pending_deletions"), "{err}");
+    assert!(err.contains("RECREATED_PENDING_DELETION"), "{err}");
+    // Once the threshold is allowed, only the findings are left, and so is the hint.
+    let r = run("allowed", &["--allow-threshold", "pending_deletions"]);
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(3), "{err}");
+    assert!(!err.contains("--allow-threshold"), "{err}");
 }

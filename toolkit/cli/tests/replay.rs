@@ -157,10 +157,21 @@ fn demo_plan_converges_and_a_second_run_sends_nothing() {
     let done = done_counts(&plan);
     assert_eq!(done.len(), n, "every action is applied once");
     assert!(done.values().all(|c| *c == 1));
-    // Again: the journal says everything is done, so nothing is sent.
-    let o = replay(&plan, &mock.url, "T1", &[]);
+    // Again, with --json: the journal says everything is done, so nothing is sent; the
+    // outcome is one JSON document on stdout, the summary for people stays on stderr.
+    let o = replay(&plan, &mock.url, "T1", &["--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(done_counts(&plan), done);
+    assert!(stderr(&o).contains("total"), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["outcome"], "done");
+    assert_eq!(v["exit_code"], 0);
+    assert_eq!(v["counts"]["previously_done"], n);
+    assert_eq!(v["counts"]["applied"], 0);
+    assert_eq!(v["stop"], serde_json::Value::Null);
+    assert_eq!(v["resume_command"], serde_json::Value::Null);
+    assert!(v["journal"].as_str().unwrap().ends_with("journal.jsonl"));
+    assert!(v["duration_seconds"].as_f64().unwrap() >= 0.0);
     let after = mock.stop();
     assert_eq!(reconcile(&after, &tmp.path().join("plan2")), 0, "converged");
 }
@@ -179,6 +190,32 @@ fn dry_run_prints_requests_and_writes_nothing() {
     // The member addition of the new group names the group the create will make.
     assert!(out.contains("PATCH Groups/<id created by action"), "{out}");
     assert!(!plan.join("journal.jsonl").exists());
+    // --json: the same requests, in the document.
+    let o = replay(&plan, &mock.url, "T1", &["--dry-run", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["outcome"], "dry_run");
+    let requests = v["requests"].as_array().unwrap();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r["method"] == "POST" && r["path"] == "Users")
+    );
+    // Without --allow-blocked the demo plan is refused: its blockers are error findings,
+    // which --allow-threshold cannot lift, so it is not suggested.
+    let o = Command::new(bin())
+        .arg("replay")
+        .arg(&plan)
+        .arg("--config")
+        .arg(fixture("config.yml"))
+        .args(["--base-url", &mock.url, "--dry-run"])
+        .env("DIRSNAP_IID_TOKEN", "T1")
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    assert!(err.contains("resolve the 2 error finding(s)"), "{err}");
+    assert!(!err.contains("--allow-threshold"), "{err}");
     let after = mock.stop();
     assert!(
         reconcile(&after, &tmp.path().join("plan2")) > 0,
@@ -202,6 +239,16 @@ fn token_expiry_stops_with_exit_4_and_a_new_token_resumes() {
     assert_eq!(o.status.code(), Some(4), "{err}");
     assert!(err.contains("expired"), "{err}");
     assert!(err.contains("dirsnap replay"), "resume command: {err}");
+    // The advice about the token is given once, then how to resume.
+    assert_eq!(
+        err.to_lowercase().matches("issue a new token").count(),
+        1,
+        "{err}"
+    );
+    assert!(
+        err.contains("once the token is replaced, resume with:"),
+        "{err}"
+    );
     assert!(err.contains("--allow-blocked"), "the same flags: {err}");
     assert!(!err.contains("T1"), "the token never appears: {err}");
     let partial = done_counts(&plan).len();
@@ -275,10 +322,25 @@ fn deletions_beyond_allow_deletes_stop_before_the_first_delete() {
     let plan = tmp.path().join("plan");
     reconcile(&fixture("iid"), &plan);
     let mock = Mock::start(&fixture("iid"), &["T1"], &[], &tmp.path().join("after"));
-    let o = replay(&plan, &mock.url, "T1", &["--allow-deletes", "1"]);
+    let o = replay(&plan, &mock.url, "T1", &["--allow-deletes", "1", "--json"]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(4), "{err}");
-    assert!(err.contains("--allow-deletes 1"), "{err}");
+    assert!(err.contains("more than --allow-deletes 1"), "{err}");
+    // The resume command allows the two deletions the plan still has, not the limit that
+    // stopped it.
+    let resume = err
+        .lines()
+        .skip_while(|l| !l.contains("resume allowing them with:"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no resume command: {err}"));
+    assert!(resume.trim_end().ends_with("--allow-deletes 2"), "{resume}");
+    assert!(!resume.contains("--allow-deletes 1"), "{resume}");
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["outcome"], "stopped");
+    assert_eq!(v["exit_code"], 4);
+    assert_eq!(v["stop"]["cause"], "delete_limit");
+    assert_eq!(v["stop"]["deletions"], 2);
+    assert_eq!(v["resume_command"].as_str().unwrap(), resume.trim());
     assert!(
         journal_events(&plan)
             .iter()

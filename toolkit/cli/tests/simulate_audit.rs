@@ -85,12 +85,35 @@ fn simulate_on_the_demo_converges_and_leaves_every_artifact() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     let stderr = String::from_utf8_lossy(&run.stderr);
     // The demo tenant has a recreated user (RECREATED_PENDING_DELETION, an error): the plan
-    // converges but `replay` would refuse it without --allow-blocked, so exit 3.
+    // converges, but `replay` would refuse it without --allow-blocked and the error is still
+    // there after the replay (Directory Sync logs it on every run): converged, not ready,
+    // exit 3 — and nothing says the tenant is done.
     assert_eq!(run.status.code(), Some(3), "{stdout}\n{stderr}");
     assert!(stderr.contains("converges"), "{stderr}");
+    assert!(stderr.contains("NOT ready"), "{stderr}");
+    assert!(stdout.contains("converged   yes"), "{stdout}");
+    assert!(stdout.contains("ready       NO"), "{stdout}");
+    assert!(
+        !stdout.contains("leaves nothing for the next sync to do"),
+        "{stdout}"
+    );
     let sim = read_json(&out.join("simulation.json"));
     assert_eq!(sim["converged"], json!(true), "{sim}");
+    assert_eq!(sim["ready"], json!(false), "{sim}");
     assert_eq!(sim["blocked"], json!(true));
+    let codes = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(codes(&sim["first"]["blocking"]).contains(&"RECREATED_PENDING_DELETION".into()));
+    assert!(
+        codes(&sim["second"]["blocking"]).contains(&"RECREATED_PENDING_DELETION".into()),
+        "{sim}"
+    );
+    assert_eq!(sim["second"]["actions"], json!(0));
     let first = plan_actions(&out.join("plan"));
     assert!(!first.is_empty());
     assert_eq!(sim["replay"]["applied"], json!(first.len()), "{sim}");
@@ -148,7 +171,7 @@ fn simulate_reports_what_does_not_converge() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(3), "{stdout}\n{stderr}");
-    assert!(stderr.contains("does not converge"), "{stderr}");
+    assert!(stderr.contains("does NOT converge"), "{stderr}");
     let sim = read_json(&out.join("simulation.json"));
     assert_eq!(sim["converged"], json!(false));
     let pending: Vec<(String, String)> = sim["not_converged"]
@@ -176,7 +199,33 @@ fn simulate_reports_what_does_not_converge() {
             .any(|f| f["status"] == json!(404) && f["op"] == json!("create_user")),
         "{failures:?}"
     );
-    assert!(stdout.contains("NOT converged"), "{stdout}");
+    assert!(stdout.contains("converged   NO"), "{stdout}");
+}
+
+/// Without the recreated user the demo has no error finding: the simulation converges and is
+/// ready, the only case that exits 0.
+#[test]
+fn simulate_converged_and_ready_is_exit_0() {
+    let dir = tempfile::tempdir().unwrap();
+    let ad = dir.path().join("ad");
+    copy_without::<Ad>(&demo("ad"), &ad, |u| {
+        u.sam_account_name.as_deref() != Some("sota.kimura")
+    });
+    let iid = dir.path().join("iid");
+    copy_without::<Iid>(&demo("iid"), &iid, |u| {
+        !u.user_name.starts_with("sota.kimura")
+    });
+    let out = dir.path().join("sim");
+    let run = simulate(&out, &demo("config.yml"), &ad, &iid);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stdout}\n{stderr}");
+    let sim = read_json(&out.join("simulation.json"));
+    assert_eq!(sim["converged"], json!(true), "{sim}");
+    assert_eq!(sim["ready"], json!(true), "{sim}");
+    assert_eq!(sim["blocked"], json!(false));
+    assert!(stdout.contains("converged   yes"), "{stdout}");
+    assert!(stdout.contains("ready       yes"), "{stdout}");
 }
 
 fn audit(out: &Path, live: &Path, previous: Option<&Path>, ad: &Path) -> std::process::Output {

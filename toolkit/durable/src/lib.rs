@@ -118,6 +118,15 @@ impl StagedDir {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "out".into());
+        for left in leftovers(&parent, &name) {
+            // Not removed: a staging directory may belong to a run still going on (another
+            // process, another host on a shared drive); only a person can tell.
+            tracing::warn!(
+                "{} was left beside {} by an earlier run that was interrupted (or is still running); it is not used, remove it when no dirsnap is writing there",
+                left.display(),
+                target.display()
+            );
+        }
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
@@ -155,6 +164,30 @@ impl StagedDir {
         sync_dir(&parent_of(&self.target))?;
         Ok(self.target.clone())
     }
+}
+
+/// The staging directories of earlier runs for a target named `name` in `parent`: what a
+/// process killed before it could publish or clean up (SIGKILL, a power loss) leaves.
+pub fn leftovers(parent: &Path, name: &str) -> Vec<PathBuf> {
+    let prefix = format!(".{name}.tmp-");
+    let Ok(entries) = fs::read_dir(parent) else {
+        return Vec::new();
+    };
+    let mut found: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .filter(|e| {
+            let n = e.file_name();
+            let n = n.to_string_lossy();
+            n.strip_prefix(&prefix).is_some_and(|rest| {
+                rest.split_once('-').is_some_and(|(pid, nanos)| {
+                    pid.parse::<u32>().is_ok() && nanos.parse::<u32>().is_ok()
+                })
+            })
+        })
+        .map(|e| e.path())
+        .collect();
+    found.sort();
+    found
 }
 
 impl Drop for StagedDir {
@@ -238,6 +271,24 @@ mod tests {
         write_synced(&staged.path().join("b.txt"), b"b").unwrap();
         drop(staged);
         assert_eq!(names(tmp.path()), ["out"]);
+    }
+
+    #[test]
+    fn leftovers_of_killed_runs_are_found_not_used() {
+        let tmp = tempfile::tempdir().unwrap();
+        let target = tmp.path().join("sim");
+        // What a run killed before publishing leaves; a similar name of another target.
+        fs::create_dir(tmp.path().join(".sim.tmp-4242-123")).unwrap();
+        fs::create_dir(tmp.path().join(".simx.tmp-4242-123")).unwrap();
+        fs::create_dir(tmp.path().join(".sim.tmp-notes")).unwrap();
+        assert_eq!(
+            leftovers(tmp.path(), "sim"),
+            [tmp.path().join(".sim.tmp-4242-123")]
+        );
+        let staged = StagedDir::create(&target).unwrap();
+        assert_ne!(staged.path(), tmp.path().join(".sim.tmp-4242-123"));
+        staged.publish().unwrap();
+        assert!(target.is_dir());
     }
 
     #[test]

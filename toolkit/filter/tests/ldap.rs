@@ -681,8 +681,8 @@ fn malformed_inputs_report_positions() {
     let cases: &[(&str, usize, &str)] = &[
         ("", 0, "empty filter"),
         ("   ", 0, "empty filter"),
-        ("(cn=a", 5, "expected \")\" to close \"(\" at position 0"),
-        ("(&(cn=a)", 8, "expected \")\" to close \"(\" at position 0"),
+        ("(cn=a", 5, "to close the \"(\" at position 0"),
+        ("(&(cn=a)", 8, "to close the \"(\" at position 0"),
         ("cn=a)", 4, "unescaped \")\""),
         (r"(cn=a\zz)", 5, "invalid escape"),
         (r"(cn=a\2)", 5, "invalid escape"),
@@ -699,11 +699,7 @@ fn malformed_inputs_report_positions() {
         ("(cn=a))", 6, "unbalanced"),
         ("(cn=a)(sn=b)", 6, "unexpected text after the end"),
         ("(!cn=a)", 2, "expected \"(\" after \"!\""),
-        (
-            "(!(cn=a)(sn=b))",
-            8,
-            "expected \")\" to close \"(\" at position 0",
-        ),
+        ("(!(cn=a)(sn=b))", 8, "to close the \"(\" at position 0"),
         ("!", 1, "expected \"(\" after \"!\""),
         ("&(cn=a)x", 7, "expected \"(\" or end of filter"),
         ("(:=a)", 1, "needs a matching rule"),
@@ -727,7 +723,7 @@ fn malformed_inputs_report_positions() {
     }
     assert_eq!(
         err("(cn=a").to_string(),
-        "expected \")\" to close \"(\" at position 0 at position 5, found end of input"
+        "expected \")\" at position 5 to close the \"(\" at position 0, found end of input"
     );
     assert_eq!(
         err("cn=a)").to_string(),

@@ -547,7 +547,7 @@ fn error_messages_and_positions() {
         (
             r#"(userName eq "x""#,
             16,
-            r#"expected ")" to close "(" at position 0"#,
+            r#"expected ")" at position 16 to close the "(" at position 0"#,
         ),
         (r#"userName eq "x")"#, 15, "unbalanced"),
         (r#"userName eq "x" title pr"#, 16, r#"expected "and", "or""#),
@@ -563,7 +563,7 @@ fn error_messages_and_positions() {
         (
             r#"emails[type eq "work""#,
             21,
-            r#"expected "]" to close "[" at position 6"#,
+            r#"expected "]" at position 21 to close the "[" at position 6"#,
         ),
         (r#"emails[types[value pr]]"#, 12, "cannot be nested"),
         (

@@ -182,7 +182,17 @@ impl Transport {
                         self.redactor.clean(&format!("{url}: {}", error_chain(&e))),
                     ));
                 }
-                Err(e) => (self.redactor.clean(&error_chain(&e)), None),
+                Err(e) => {
+                    if let Some(why) = dirsnap_scim::unreachable(&e)
+                        && let Ok(parsed) = Url::parse(url)
+                    {
+                        return Err(M365Error::Http {
+                            url: url.to_string(),
+                            message: why.explain(&parsed, "--graph-url or --authority-url", None),
+                        });
+                    }
+                    (self.redactor.clean(&error_chain(&e)), None)
+                }
             };
             let wait = match self.retry.next_wait(attempt, started.elapsed(), asked) {
                 Ok(wait) => wait,

@@ -143,15 +143,15 @@ pub struct Auth {
     tokens: Mutex<Vec<TokenState>>,
     /// The `token-expiry-after=N` fault: a token expires after serving N requests.
     expire_after: Option<u64>,
-    open: bool,
 }
 
 impl Auth {
     /// Without tokens every request is accepted (as scim2-server does), so generic clients
-    /// can be pointed at the mock without setup.
+    /// can be pointed at the mock without setup. Once a token exists — given at start or
+    /// issued through `/_mock/tokens` — every request, the admin endpoints' included, needs
+    /// one: an open mock that was handed a token must not stay open to everyone else.
     pub fn new(tokens: Vec<TokenSpec>, expire_after: Option<u64>) -> Auth {
         Auth {
-            open: tokens.is_empty(),
             tokens: Mutex::new(
                 tokens
                     .into_iter()
@@ -163,7 +163,10 @@ impl Auth {
     }
 
     pub fn is_open(&self) -> bool {
-        self.open
+        self.tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
     }
 
     /// Adds (or renews) a token at run time: the admin endpoint's "issue a new token".
@@ -176,13 +179,13 @@ impl Auth {
     /// Whether the header carries one of the tokens (expired or not, any scope): the admin
     /// endpoints' check.
     pub fn knows(&self, authorization: Option<&str>) -> bool {
-        if self.open {
+        let tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        if tokens.is_empty() {
             return true;
         }
         let Some(presented) = bearer(authorization) else {
             return false;
         };
-        let tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
         tokens
             .iter()
             .any(|t| constant_time_eq(t.spec.token.as_bytes(), presented.as_bytes()))
@@ -195,13 +198,13 @@ impl Auth {
         needed: &[Scope],
         now: DateTime<Utc>,
     ) -> Result<(), ScimError> {
-        if self.open {
+        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        if tokens.is_empty() {
             return Ok(());
         }
         let Some(presented) = bearer(authorization) else {
             return Err(unauthorized("the request has no bearer access token"));
         };
-        let mut tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
         let Some(state) = tokens
             .iter_mut()
             .find(|t| constant_time_eq(t.spec.token.as_bytes(), presented.as_bytes()))
@@ -324,5 +327,19 @@ mod tests {
         assert!(auth.check(Some("Bearer full"), &[], t0()).is_ok());
         let open = Auth::new(Vec::new(), None);
         assert!(open.check(None, &[Scope::WriteUsers], t0()).is_ok());
+        assert!(open.knows(None));
+        // A token issued to an open mock closes it: from then on every request, the admin
+        // endpoints' included, needs a token.
+        open.add(TokenSpec::new("issued"));
+        assert!(!open.is_open());
+        assert!(!open.knows(None));
+        assert!(!open.knows(Some("Bearer guess")));
+        assert!(open.knows(Some("Bearer issued")));
+        assert_eq!(
+            open.check(None, &[Scope::ReadUsers], t0())
+                .unwrap_err()
+                .status,
+            401
+        );
     }
 }

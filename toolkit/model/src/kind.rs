@@ -25,6 +25,16 @@ impl SnapshotKind {
         }
     }
 
+    /// The system's name with its article, for sentences: "an AD", "an IIJ ID", "a Microsoft
+    /// 365" (never "a ad").
+    pub fn with_article(self) -> &'static str {
+        match self {
+            SnapshotKind::Ad => "an AD",
+            SnapshotKind::Iid => "an IIJ ID",
+            SnapshotKind::M365 => "a Microsoft 365",
+        }
+    }
+
     /// The stable key objects of this kind are identified by, as shown to users.
     pub fn key_name(self) -> &'static str {
         match self {

@@ -2,8 +2,9 @@
 //! reports a caller renders (`report.md`, `report.html`), and `manifest.json` with the sha256
 //! of each file and the digests of the inputs. Written to a hidden temporary directory beside
 //! the target, every file fsync'd, `manifest.json` last, then renamed in one step: a crash
-//! never leaves half a plan. Read back only when `plan.json` is the file the manifest records
-//! and its actions form a valid execution order.
+//! never leaves half a plan. Read back only when every file the manifest lists (the reports a
+//! reviewer approved included) has the sha256 it records and the actions form a valid
+//! execution order.
 
 use crate::action::Action;
 use crate::json::{ActionJson, write_list_item};
@@ -54,6 +55,11 @@ pub enum PlanDirError {
         expected: String,
         actual: String,
     },
+    /// A file the manifest lists is not there.
+    #[error(
+        "{path}: missing, although manifest.json lists it; the plan directory is incomplete, so it is refused"
+    )]
+    MissingFile { path: PathBuf },
     /// `plan.json` parses but cannot be executed as written.
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
@@ -104,6 +110,15 @@ impl std::fmt::Debug for ReportFile<'_> {
     }
 }
 
+/// A file of a plan directory whose sha256 is the one `manifest.json` records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedFile {
+    pub name: String,
+    pub bytes: u64,
+    /// Lowercase hex.
+    pub sha256: String,
+}
+
 /// A plan read back from its directory, checked.
 #[derive(Debug, Clone)]
 pub struct PlanDir {
@@ -112,6 +127,8 @@ pub struct PlanDir {
     pub manifest: Value,
     /// `sha256:` of `plan.json`: binds a replay journal to this exact plan.
     pub digest: String,
+    /// Every file `manifest.json` lists, each checked against its sha256.
+    pub files: Vec<VerifiedFile>,
 }
 
 /// A file written through a buffer while its sha256 and size are computed. The hash is fed
@@ -463,9 +480,72 @@ fn write_into(
 }
 
 /// Reads a plan directory: the manifest must say `kind: plan` with a supported
-/// `schema_version`, `plan.json` must match its recorded sha256, and its actions must form a
-/// valid execution order (every dependency an earlier action; creates carry their body).
+/// `schema_version`, every file it lists (`plan.json`, the Parquet tables, the reports) must
+/// have the sha256 it records, and the actions must form a valid execution order (every
+/// dependency an earlier action; creates carry their body).
 pub fn load_plan(dir: &Path) -> Result<PlanDir, PlanDirError> {
+    let manifest = read_plan_manifest(dir)?;
+    let not_plan = |message: String| PlanDirError::NotAPlan {
+        path: dir.to_path_buf(),
+        message,
+    };
+    let version = manifest.get("schema_version").and_then(Value::as_u64);
+    if version != Some(u64::from(PLAN_SCHEMA_VERSION)) {
+        return Err(not_plan(format!(
+            "plan schema_version {} is not supported; this dirsnap reads version {PLAN_SCHEMA_VERSION}",
+            version.map_or("(missing)".into(), |v| v.to_string())
+        )));
+    }
+    let listed = listed_files(dir, &manifest)?;
+    let ppath = dir.join("plan.json");
+    let bytes = fs::read(&ppath).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => PlanDirError::MissingFile {
+            path: ppath.clone(),
+        },
+        _ => io(&ppath)(e),
+    })?;
+    let actual = hex::encode(Sha256::digest(&bytes));
+    // plan.json is in memory already: hashed once, here; the other files are streamed.
+    let (json_entry, others): (Vec<_>, Vec<_>) = listed
+        .into_iter()
+        .partition(|(name, _)| name == "plan.json");
+    let mut files = Vec::with_capacity(others.len() + 1);
+    for (name, expected) in json_entry {
+        if actual != expected {
+            return Err(PlanDirError::Checksum {
+                path: ppath,
+                expected,
+                actual,
+            });
+        }
+        files.push(VerifiedFile {
+            name,
+            bytes: bytes.len() as u64,
+            sha256: actual.clone(),
+        });
+    }
+    files.extend(verify_listed(dir, others)?);
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| PlanDirError::NotAPlan {
+        path: ppath.clone(),
+        message: format!("plan.json does not parse: {e}"),
+    })?;
+    check_order(&plan).map_err(|message| PlanDirError::Invalid {
+        path: ppath.clone(),
+        message,
+    })?;
+    Ok(PlanDir {
+        dir: dir.to_path_buf(),
+        plan,
+        manifest,
+        digest: format!("sha256:{actual}"),
+        files,
+    })
+}
+
+/// The `manifest.json` of a plan directory, whatever its schema version: it must exist, be
+/// JSON and say `kind: plan`.
+pub fn read_plan_manifest(dir: &Path) -> Result<Value, PlanDirError> {
     let not_plan = |message: String| PlanDirError::NotAPlan {
         path: dir.to_path_buf(),
         message,
@@ -484,53 +564,113 @@ pub fn load_plan(dir: &Path) -> Result<PlanDir, PlanDirError> {
     let manifest: Value = serde_json::from_str(&mtext)
         .map_err(|e| not_plan(format!("manifest.json is not JSON: {e}")))?;
     match manifest.get("kind").and_then(Value::as_str) {
-        Some("plan") => {}
-        Some(k) => {
+        Some("plan") => Ok(manifest),
+        Some(k) => Err(not_plan(format!(
+            "manifest.json says kind {k:?}: this is a snapshot (use `dirsnap inspect`)"
+        ))),
+        None => Err(not_plan("manifest.json has no kind".into())),
+    }
+}
+
+/// Checks every file `manifest` (a plan directory's `manifest.json`) lists against the
+/// sha256 it records, and names the first that differs or is missing. Files the manifest
+/// does not list (the replay journal and its lock) are not part of what was reviewed.
+pub fn verify_files(dir: &Path, manifest: &Value) -> Result<Vec<VerifiedFile>, PlanDirError> {
+    let mut files = verify_listed(dir, listed_files(dir, manifest)?)?;
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(files)
+}
+
+/// The files `manifest.json` lists, with their expected sha256 (lowercase hex). Every plan
+/// dirsnap writes lists at least [`PLAN_DATA_FILES`]; a manifest without one of them, or
+/// with a name that is not a plain file name, was not written by dirsnap.
+fn listed_files(dir: &Path, manifest: &Value) -> Result<Vec<(String, String)>, PlanDirError> {
+    let not_plan = |message: String| PlanDirError::NotAPlan {
+        path: dir.join("manifest.json"),
+        message,
+    };
+    let Some(Value::Object(files)) = manifest.get("files") else {
+        return Err(not_plan(
+            "it lists no files (\"files\"), so nothing can be verified".into(),
+        ));
+    };
+    let mut listed = Vec::with_capacity(files.len());
+    for (name, entry) in files {
+        let plain = Path::new(name)
+            .file_name()
+            .is_some_and(|n| n == name.as_str());
+        if !plain || name == "manifest.json" {
             return Err(not_plan(format!(
-                "manifest.json says kind {k:?}: this is a snapshot (use `dirsnap inspect`)"
+                "it lists {name:?}, which is not a file of a plan directory"
             )));
         }
-        None => return Err(not_plan("manifest.json has no kind".into())),
+        let Some(sha) = entry.get("sha256").and_then(Value::as_str) else {
+            return Err(not_plan(format!("{name} has no sha256")));
+        };
+        let sha = sha.trim_start_matches("sha256:").to_ascii_lowercase();
+        listed.push((name.clone(), sha));
     }
-    let version = manifest.get("schema_version").and_then(Value::as_u64);
-    if version != Some(u64::from(PLAN_SCHEMA_VERSION)) {
-        return Err(not_plan(format!(
-            "plan schema_version {} is not supported; this dirsnap reads version {PLAN_SCHEMA_VERSION}",
-            version.map_or("(missing)".into(), |v| v.to_string())
-        )));
-    }
-    let ppath = dir.join("plan.json");
-    let bytes = fs::read(&ppath).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => not_plan("plan.json is missing".into()),
-        _ => io(&ppath)(e),
-    })?;
-    let actual = hex::encode(Sha256::digest(&bytes));
-    if let Some(expected) = manifest
-        .pointer("/files/plan.json/sha256")
-        .and_then(Value::as_str)
-    {
-        let expected = expected.trim_start_matches("sha256:");
-        if actual != expected {
-            return Err(PlanDirError::Checksum {
-                path: ppath,
-                expected: expected.to_string(),
-                actual,
-            });
+    for required in PLAN_DATA_FILES {
+        if !files.contains_key(*required) {
+            return Err(not_plan(format!("{required} is not listed")));
         }
     }
-    let plan: Plan = serde_json::from_slice(&bytes).map_err(|e| PlanDirError::NotAPlan {
-        path: ppath.clone(),
-        message: format!("plan.json does not parse: {e}"),
-    })?;
-    check_order(&plan).map_err(|message| PlanDirError::Invalid {
-        path: ppath.clone(),
-        message,
-    })?;
-    Ok(PlanDir {
-        dir: dir.to_path_buf(),
-        plan,
-        manifest,
-        digest: format!("sha256:{actual}"),
+    Ok(listed)
+}
+
+/// Hashes the files side by side (a plan of a million users has several files of hundreds of
+/// megabytes) and compares each with its expected sha256.
+fn verify_listed(
+    dir: &Path,
+    listed: Vec<(String, String)>,
+) -> Result<Vec<VerifiedFile>, PlanDirError> {
+    let results: Vec<Result<VerifiedFile, PlanDirError>> = std::thread::scope(|s| {
+        let handles: Vec<_> = listed
+            .into_iter()
+            .map(|(name, expected)| s.spawn(move || verify_one(dir, name, expected)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    results.into_iter().collect()
+}
+
+fn verify_one(dir: &Path, name: String, expected: String) -> Result<VerifiedFile, PlanDirError> {
+    let path = dir.join(&name);
+    let mut file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(PlanDirError::MissingFile { path });
+        }
+        Err(e) => return Err(io(&path)(e)),
+    };
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; HASHED_BUFFER];
+    let mut bytes = 0u64;
+    loop {
+        let n = match std::io::Read::read(&mut file, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(io(&path)(e)),
+        };
+        hasher.update(buf.get(..n).unwrap_or_default());
+        bytes += n as u64;
+    }
+    let actual = hex::encode(hasher.finalize());
+    if actual != expected {
+        return Err(PlanDirError::Checksum {
+            path,
+            expected,
+            actual,
+        });
+    }
+    Ok(VerifiedFile {
+        name,
+        bytes,
+        sha256: actual,
     })
 }
 

@@ -25,8 +25,8 @@ pub mod tables;
 
 pub use action::{Action, Change, Keys, MemberRef, Op, PatchOp, Request, Resource, show};
 pub use dir::{
-    InputRef, PLAN_DATA_FILES, PlanDir, PlanDirError, ReportFile, load_plan, manifest_digest,
-    write_plan_dir,
+    InputRef, PLAN_DATA_FILES, PlanDir, PlanDirError, ReportFile, VerifiedFile, load_plan,
+    manifest_digest, read_plan_manifest, verify_files, write_plan_dir,
 };
 pub use finding::{Confidence, Finding, Severity, Skipped};
 pub use json::{ActionJson, write_list_item};

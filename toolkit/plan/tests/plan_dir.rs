@@ -191,3 +191,86 @@ fn tampering_and_foreign_directories_are_named() {
     let e = load_plan(empty.path()).unwrap_err();
     assert!(e.to_string().contains("no manifest.json"), "{e}");
 }
+
+#[test]
+fn every_listed_file_is_verified_and_the_one_that_differs_is_named() {
+    let reports = [ReportFile {
+        name: "count.txt",
+        render: &count,
+    }];
+    let fresh = || {
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("plan");
+        write_plan_dir(
+            &out,
+            &plan(vec![action(1, Op::CreateUser)]),
+            &[],
+            &reports,
+            Utc::now(),
+        )
+        .unwrap();
+        (tmp, out)
+    };
+    let (_tmp, out) = fresh();
+    let back = load_plan(&out).unwrap();
+    let names: Vec<&str> = back.files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "actions.parquet",
+            "count.txt",
+            "findings.parquet",
+            "plan.json"
+        ]
+    );
+    // A journal beside the plan is the replay's, not part of what was reviewed.
+    std::fs::write(out.join("journal.jsonl"), "{}\n").unwrap();
+    assert!(load_plan(&out).is_ok());
+
+    // An edited report (what people approve), a corrupt table: refused, the file named.
+    for name in ["count.txt", "actions.parquet", "findings.parquet"] {
+        let (_tmp, out) = fresh();
+        let mut bytes = std::fs::read(out.join(name)).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(out.join(name), bytes).unwrap();
+        let e = load_plan(&out).unwrap_err();
+        assert!(matches!(e, PlanDirError::Checksum { .. }), "{name}: {e}");
+        assert!(e.is_invalid_input());
+        assert!(
+            e.to_string()
+                .contains(&format!("{name}: checksum mismatch")),
+            "{e}"
+        );
+        let manifest = dirsnap_plan::read_plan_manifest(&out).unwrap();
+        let e = dirsnap_plan::verify_files(&out, &manifest).unwrap_err();
+        assert!(e.to_string().contains(name), "{e}");
+    }
+
+    // A listed file removed.
+    let (_tmp, out) = fresh();
+    std::fs::remove_file(out.join("count.txt")).unwrap();
+    let e = load_plan(&out).unwrap_err();
+    assert!(matches!(e, PlanDirError::MissingFile { .. }), "{e}");
+    assert!(e.to_string().contains("count.txt: missing"), "{e}");
+
+    // A manifest that stops listing plan.json (so that an edit goes unnoticed), or lists a
+    // path outside the directory, is not a plan dirsnap wrote.
+    for edit in [
+        |m: &mut serde_json::Value| {
+            m["files"].as_object_mut().unwrap().remove("plan.json");
+        },
+        |m: &mut serde_json::Value| {
+            m["files"]["../x"] = serde_json::json!({"sha256": "00"});
+        },
+    ] {
+        let (_tmp, out) = fresh();
+        let path = out.join("manifest.json");
+        let mut m: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        edit(&mut m);
+        std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+        let e = load_plan(&out).unwrap_err();
+        assert!(matches!(e, PlanDirError::NotAPlan { .. }), "{e}");
+    }
+}

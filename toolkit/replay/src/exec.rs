@@ -1,7 +1,7 @@
 //! The executor: dependency order, bounded concurrency, pacing, journal, outcomes.
 
 use crate::journal::{self, ActionState, Event, GroupJournal, JOURNAL_FILE, Journal, Record};
-use crate::{ReplayError, lock, stale};
+use crate::{ReplayError, StopCause, lock, stale};
 use dirsnap_model::scim_json::LinkingIdPath;
 use dirsnap_plan::PlanDir;
 use dirsnap_plan::{Action, Op};
@@ -560,6 +560,36 @@ async fn execute(
     }
 }
 
+/// Why a blocked plan is refused, and what lifts each kind of blocker: exceeded thresholds
+/// are accepted by reconciling again with `--allow-threshold`; other error findings are
+/// resolved at their source, or applied around with `--allow-blocked`.
+fn blocked_message(plan: &PlanDir) -> String {
+    let blocking: Vec<_> = plan.plan.findings.iter().filter(|f| f.blocks()).collect();
+    let thresholds = blocking
+        .iter()
+        .filter(|f| f.code == dirsnap_plan::codes::THRESHOLD_EXCEEDED)
+        .count();
+    let others = blocking.len() - thresholds;
+    let mut ways = Vec::new();
+    if others > 0 {
+        ways.push(format!(
+            "resolve the {others} error finding(s) and reconcile again"
+        ));
+    }
+    if thresholds > 0 {
+        ways.push(format!(
+            "if the {thresholds} exceeded threshold(s) are expected, reconcile again with --allow-threshold"
+        ));
+    }
+    format!(
+        "{}: the plan has error findings that were not allowed (reconcile exited 3); {}, then \
+         review the new plan; or, having read them, pass --allow-blocked to apply the plan's \
+         actions anyway",
+        plan.dir.join("plan.json").display(),
+        ways.join("; ")
+    )
+}
+
 /// Runs the plan. See the crate documentation.
 pub async fn replay(
     client: &ScimClient,
@@ -569,12 +599,7 @@ pub async fn replay(
 ) -> Result<ReplaySummary, ReplayError> {
     let started = Instant::now();
     if plan.plan.is_blocked() && !options.allow_blocked {
-        return Err(ReplayError::Blocked(format!(
-            "{}: the plan has error findings that were not allowed (reconcile exited 3); \
-             resolve them or reconcile with --allow-threshold, then review the new plan; \
-             or, having read them, pass --allow-blocked to apply the plan's actions anyway",
-            plan.dir.join("plan.json").display()
-        )));
+        return Err(ReplayError::Blocked(blocked_message(plan)));
     }
     let _lock = if options.dry_run {
         None
@@ -594,7 +619,7 @@ pub async fn replay(
             if e.is_auth() {
                 ReplayError::Stopped {
                     reason: e.to_string(),
-                    auth: true,
+                    cause: StopCause::Auth,
                     summary: Box::default(),
                 }
             } else {
@@ -736,7 +761,7 @@ pub async fn replay(
     let window = if concurrency == 1 { 1 } else { 2 * concurrency };
     let mut admitted: u64 = 0;
     let mut running: JoinSet<(u32, Result<Done, ReplayError>)> = JoinSet::new();
-    let mut stop: Option<(String, bool)> = None;
+    let mut stop: Option<(String, StopCause)> = None;
 
     loop {
         let current = usize::from(unresolved[0] == 0);
@@ -745,12 +770,17 @@ pub async fn replay(
             && !ready[1].is_empty()
             && let Some(why) = &delete_block
         {
-            stop = Some((format!("stopped before the first delete: {why}"), false));
+            stop = Some((
+                format!("the deletions were not started: {why}"),
+                StopCause::DeleteLimit {
+                    deletions: deletes_users + deletes_groups,
+                },
+            ));
         }
         if stop.is_none() && options.interrupt.is_raised() {
             stop = Some((
                 "interrupted: no further action was started, and the ones in flight were finished and journaled".into(),
-                false,
+                StopCause::Interrupted,
             ));
         }
         while stop.is_none() && running.len() < window {
@@ -837,7 +867,7 @@ pub async fn replay(
                 rec.message = Some(message.clone());
                 ctx.write(rec).await?;
                 if stop.is_none() {
-                    stop = Some((message, true));
+                    stop = Some((message, StopCause::Auth));
                 }
             }
             Done::Ok {
@@ -896,10 +926,10 @@ pub async fn replay(
     end.message = stop.as_ref().map(|(m, _)| m.clone());
     ctx.write(end).await?;
     ctx.journal.close();
-    if let Some((reason, auth)) = stop {
+    if let Some((reason, cause)) = stop {
         return Err(ReplayError::Stopped {
             reason,
-            auth,
+            cause,
             summary: Box::new(summary),
         });
     }

@@ -21,6 +21,18 @@ pub use stale::Drift;
 
 use dirsnap_scim::ScimError;
 
+/// What stopped a replay early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopCause {
+    /// The access token was refused (401/403): resume once it is replaced.
+    Auth,
+    /// The deletions still to apply exceed the delete limit: resume with a limit of at least
+    /// `deletions`, once they are reviewed.
+    DeleteLimit { deletions: u64 },
+    /// Ctrl-C or SIGTERM: resume as it was.
+    Interrupted,
+}
+
 /// Why a replay did not run to its end.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
@@ -41,8 +53,8 @@ pub enum ReplayError {
     #[error("{reason}")]
     Stopped {
         reason: String,
-        /// The access token is the cause (401/403).
-        auth: bool,
+        /// What stopped it, which decides how to resume.
+        cause: StopCause,
         summary: Box<ReplaySummary>,
     },
     /// Reading the tenant for the stale check failed (exit 1, or 4 for 401/403).

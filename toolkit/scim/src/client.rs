@@ -55,6 +55,8 @@ pub struct ScimClient {
     base: Url,
     token: Secret,
     retry: RetryPolicy,
+    /// The proxy's address (`host:port`), to name it when it cannot be reached.
+    proxy: Option<String>,
 }
 
 impl std::fmt::Debug for ScimClient {
@@ -119,11 +121,24 @@ impl ScimClient {
         let http = builder
             .build()
             .map_err(|e| ScimError::Setup(transport_message(&e)))?;
+        let proxy = options.proxy.as_deref().map(|p| {
+            Url::parse(p)
+                .ok()
+                .and_then(|u| {
+                    let host = u.host_str()?.to_string();
+                    Some(match u.port_or_known_default() {
+                        Some(port) => format!("{host}:{port}"),
+                        None => host,
+                    })
+                })
+                .unwrap_or_else(|| p.to_string())
+        });
         Ok(ScimClient {
             http,
             base,
             token: options.token,
             retry: options.retry,
+            proxy,
         })
     }
 
@@ -256,6 +271,17 @@ impl ScimClient {
                 }
                 Err(e) => {
                     let msg = transport_message(&e);
+                    if let Some(why) = crate::retry::unreachable(&e) {
+                        return Err(ScimError::Unreachable {
+                            method: method.to_string(),
+                            url: url.to_string(),
+                            message: why.explain(
+                                &url,
+                                "--base-url or iid.scim.url",
+                                self.proxy.as_deref(),
+                            ),
+                        });
+                    }
                     if !(idempotent || e.is_connect()) {
                         return Err(ScimError::Transport {
                             method: method.to_string(),
@@ -302,7 +328,17 @@ impl ScimClient {
                 });
             }
         };
-        tracing::debug!(%method, %url, attempt, delay_ms = delay.as_millis() as u64, reason = %last, "retrying SCIM request");
+        // Every retry is visible (stderr, also when piped): a run that waits must say why.
+        tracing::warn!(
+            "{}",
+            crate::retry::retry_line(
+                &format!("{method} {url}"),
+                &last,
+                delay,
+                attempt + 1,
+                self.retry.max_attempts
+            )
+        );
         tokio::time::sleep(delay).await;
         Ok(())
     }

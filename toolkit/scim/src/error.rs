@@ -121,6 +121,14 @@ pub enum ScimError {
         elapsed_secs: f64,
         last: String,
     },
+    /// The connection could not be made for a reason retrying soon would not change
+    /// (refused, the name does not resolve); the message says what to check.
+    #[error("{method} {url}: {message}")]
+    Unreachable {
+        method: String,
+        url: String,
+        message: String,
+    },
     #[error("{method} {url}: {message}")]
     Transport {
         method: String,

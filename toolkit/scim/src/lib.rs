@@ -14,5 +14,8 @@ pub use client::{ClientOptions, Response, SCIM_JSON, ScimClient};
 pub use error::{ScimError, ScimErrorBody, WRITE_SCOPES, scope_for};
 pub use export::{ExportError, ExportOptions, ExportProgress, IidExport, NoProgress, export_iid};
 pub use list::{ListOptions, ListOutcome, ResourceType};
-pub use retry::{GiveUp, RetryPolicy, ServerErrors, parse_retry_after, retry_after};
+pub use retry::{
+    GiveUp, RetryPolicy, ServerErrors, Unreachable, parse_retry_after, retry_after, retry_line,
+    unreachable,
+};
 pub use token::{TokenCheck, check_token, jwt_expiry};

@@ -147,6 +147,74 @@ impl RetryPolicy {
     }
 }
 
+/// A connection that could not be made for a reason another attempt a few seconds later will
+/// not change: failing at once, naming the host and what to check, beats retrying for
+/// tens of seconds in silence. (A connection reset or timed out is another matter: that is
+/// retried like a 503.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreachable {
+    /// Nothing listens at the address (the host answered with a reset): a wrong URL or
+    /// port, a stopped service or proxy.
+    Refused,
+    /// The host name does not resolve.
+    Dns,
+}
+
+impl Unreachable {
+    /// Why a request to `url` failed, and what to check, for people. `setting` names where
+    /// the address comes from (`--base-url or iid.scim.url`, `--graph-url`); `proxy` is the
+    /// proxy the connection went to, when one is configured.
+    pub fn explain(self, url: &url::Url, setting: &str, proxy: Option<&str>) -> String {
+        let host = url.host_str().unwrap_or_default();
+        match (self, proxy) {
+            (Unreachable::Refused, None) => format!(
+                "connection refused by {host}:{}: nothing listens there. Check the URL ({setting}) and that the service is running; not retried",
+                url.port_or_known_default().unwrap_or_default()
+            ),
+            (Unreachable::Refused, Some(p)) => format!(
+                "connection refused by the proxy {p}: nothing listens there. Check iid.scim.http.proxy (address and port) and that the proxy is running; not retried"
+            ),
+            (Unreachable::Dns, None) => format!(
+                "the host name {host} does not resolve. Check the URL ({setting}) and this machine's DNS settings; not retried"
+            ),
+            (Unreachable::Dns, Some(p)) => format!(
+                "the proxy's host name in {p} does not resolve. Check iid.scim.http.proxy and this machine's DNS settings; not retried"
+            ),
+        }
+    }
+}
+
+/// Whether a request failed because the connection could not be made at all, for a reason
+/// retrying soon will not change ([`Unreachable`]).
+pub fn unreachable(e: &reqwest::Error) -> Option<Unreachable> {
+    if !e.is_connect() {
+        return None;
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionRefused
+        {
+            return Some(Unreachable::Refused);
+        }
+        // hyper-util's connector wraps every resolver failure as "dns error".
+        if s.to_string() == "dns error" {
+            return Some(Unreachable::Dns);
+        }
+        source = s.source();
+    }
+    None
+}
+
+/// One line for people about a retry: what failed, the wait, and which attempt comes next
+/// of how many.
+pub fn retry_line(what: &str, reason: &str, wait: Duration, next: u32, max: u32) -> String {
+    format!(
+        "{what}: {reason}; retrying in {:.1} s (attempt {next} of {max})",
+        wait.as_secs_f64()
+    )
+}
+
 /// Parses `Retry-After`: delta-seconds or an HTTP-date (RFC 9110 §10.2.3). Fractional seconds,
 /// outside the grammar but sent by some servers, are taken too.
 pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {

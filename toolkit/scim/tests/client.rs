@@ -321,22 +321,58 @@ async fn unauthorized_and_forbidden_explain_the_token_and_never_show_it() {
 }
 
 #[tokio::test]
-async fn connection_refused_is_retried_then_reported() {
-    // A port nothing listens on.
+async fn connection_refused_fails_at_once_naming_the_host() {
+    // A port nothing listens on: retrying cannot help soon, so it is not retried, and the
+    // error says where and what to check.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
     let mut o = ClientOptions::new(format!("http://{addr}/scim/v2/"), Secret::new(TOKEN));
     o.retry = RetryPolicy {
-        max_attempts: 3,
-        base_delay: Duration::from_millis(1),
-        max_delay: Duration::from_millis(5),
-        budget: Duration::from_secs(5),
+        max_attempts: 8,
+        base_delay: Duration::from_millis(500),
         ..RetryPolicy::default()
     };
+    let started = std::time::Instant::now();
     let e = ScimClient::new(o).unwrap().get("Users").await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_millis(400), "retried");
+    assert!(matches!(e, ScimError::Unreachable { .. }), "{e}");
+    let text = e.to_string();
     assert!(
-        matches!(e, ScimError::RetriesExhausted { attempts: 3, .. }),
+        text.contains(&format!("connection refused by {addr}")),
+        "{text}"
+    );
+    assert!(text.contains("--base-url or iid.scim.url"), "{text}");
+}
+
+#[tokio::test]
+async fn an_unresolvable_host_fails_at_once_naming_it() {
+    // .invalid never resolves (RFC 6761).
+    let o = ClientOptions::new(
+        "http://scim.dirsnap-test.invalid/scim/v2/",
+        Secret::new(TOKEN),
+    );
+    let e = ScimClient::new(o).unwrap().get("Users").await.unwrap_err();
+    assert!(matches!(e, ScimError::Unreachable { .. }), "{e}");
+    assert!(
+        e.to_string()
+            .contains("the host name scim.dirsnap-test.invalid does not resolve"),
         "{e}"
     );
+}
+
+#[tokio::test]
+async fn a_refused_proxy_is_named_as_the_proxy() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let mut o = ClientOptions::new("http://scim.example.test/scim/v2/", Secret::new(TOKEN));
+    o.proxy = Some(format!("http://{addr}"));
+    let e = ScimClient::new(o).unwrap().get("Users").await.unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains(&format!("connection refused by the proxy {addr}")),
+        "{text}"
+    );
+    assert!(text.contains("iid.scim.http.proxy"), "{text}");
 }

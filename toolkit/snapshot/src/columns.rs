@@ -23,6 +23,11 @@ pub enum ColumnError {
         found: String,
         expected: String,
     },
+    #[error("column `{column}` is missing (expected a column of type {expected})")]
+    Missing {
+        column: &'static str,
+        expected: String,
+    },
     #[error("column `{column}` row {row}: {message}")]
     BadValue {
         column: &'static str,

@@ -27,7 +27,7 @@ pub enum SnapshotError {
     },
     #[error("{path}: data file listed in manifest.json is missing")]
     MissingFile { path: PathBuf },
-    #[error("{path}: is a {found} snapshot, expected a {expected} snapshot")]
+    #[error("{path}: is {found}, expected {expected}")]
     KindMismatch {
         path: PathBuf,
         found: String,

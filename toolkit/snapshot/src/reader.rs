@@ -404,8 +404,12 @@ impl Snapshot {
         if self.kind() != K::KIND {
             return Err(SnapshotError::KindMismatch {
                 path: self.dir.clone(),
-                found: self.kind().to_string(),
-                expected: K::KIND.to_string(),
+                found: format!(
+                    "{} snapshot (kind {})",
+                    self.kind().with_article(),
+                    self.kind()
+                ),
+                expected: format!("{} snapshot (kind {})", K::KIND.with_article(), K::KIND),
             });
         }
         // The three files are independent: decode them side by side.
@@ -557,18 +561,20 @@ fn projection<R: Record>(
     let schema = R::schema();
     for (column, field) in R::columns().iter().zip(schema.fields()) {
         let name = column.name;
-        let found = match file.field_with_name(name) {
+        let error = match file.field_with_name(name) {
             Ok(f) if f.data_type() == field.data_type() => continue,
-            Ok(f) => f.data_type().to_string(),
+            Ok(f) => ColumnError::WrongType {
+                column: name,
+                found: f.data_type().to_string(),
+                expected: field.data_type().to_string(),
+            },
             Err(_) if skip.contains(&name) => continue,
-            Err(_) => "nothing (column missing)".to_string(),
+            Err(_) => ColumnError::Missing {
+                column: name,
+                expected: field.data_type().to_string(),
+            },
         };
-        return Err(ColumnError::WrongType {
-            column: name,
-            found,
-            expected: field.data_type().to_string(),
-        }
-        .to_string());
+        return Err(error.to_string());
     }
     let descr = metadata.metadata().file_metadata().schema_descr();
     let roots = descr

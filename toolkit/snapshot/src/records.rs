@@ -73,11 +73,10 @@ pub trait Record: Default + Send + Sync + 'static {
 /// Below this many rows a second thread costs more than it saves.
 const PARALLEL_BUILD_ROWS: usize = 4096;
 
-fn missing(name: &'static str) -> ColumnError {
-    ColumnError::WrongType {
+fn missing(name: &'static str, expected: &str) -> ColumnError {
+    ColumnError::Missing {
         column: name,
-        found: "nothing (column missing)".into(),
-        expected: "the column".into(),
+        expected: expected.into(),
     }
 }
 
@@ -138,7 +137,7 @@ macro_rules! record {
             ) -> Result<(), ColumnError> {
                 $(
                     if <$kind as Column>::DECODES && !skip.contains(&$col) {
-                        let array = batch.column_by_name($col).ok_or_else(|| missing($col))?;
+                        let array = batch.column_by_name($col).ok_or_else(|| missing($col, <$kind as Column>::DOC_TYPE))?;
                         <$kind as Column>::read($col, array.as_ref(), rows.iter_mut().map(|r| &mut r.$field))?;
                     }
                 )*

@@ -495,3 +495,45 @@ fn a_skipped_column_is_still_type_checked() {
     let text = err.to_string();
     assert!(text.contains("raw") && text.contains("Int64"), "{text}");
 }
+
+#[test]
+fn a_missing_column_is_called_missing() {
+    // A users.parquet without its `dn` column (a file written by another tool): the message
+    // says the column is missing, not that it "has type nothing".
+    use arrow_array::RecordBatch;
+    let dir = tempfile::tempdir().unwrap();
+    let snap = small_snapshot(dir.path());
+    let file = snap.join("users.parquet");
+    let good = {
+        let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            std::fs::File::open(&file).unwrap(),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+        r.into_iter().next().unwrap().unwrap()
+    };
+    let mut batch: RecordBatch = good.clone();
+    batch.remove_column(good.schema().index_of("dn").unwrap());
+    let mut buf = Vec::new();
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
+    w.write(&batch).unwrap();
+    w.close().unwrap();
+    std::fs::write(&file, &buf).unwrap();
+    let manifest = snap.join("manifest.json");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    m["files"]["users.parquet"]["sha256"] = serde_json::Value::String({
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&buf))
+    });
+    std::fs::write(&manifest, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    let err = Snapshot::open(&snap)
+        .unwrap()
+        .read::<Ad>(&ReadOptions::default())
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("column `dn` is missing"), "{text}");
+    assert!(!text.contains("nothing"), "{text}");
+    assert!(text.contains("users.parquet"), "{text}");
+}

@@ -45,6 +45,45 @@ async fn tcp_probe(host: &str, port: u16, timeout: Duration) -> Result<Duration,
     Err(last)
 }
 
+/// Whether `host` is IIJ ID's own (under auth.iij.jp), the only destination Directory Sync
+/// needs through a firewall or proxy.
+fn is_iij_host(host: &str) -> bool {
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    h == "auth.iij.jp" || h.ends_with(".auth.iij.jp")
+}
+
+/// What to do when the SCIM endpoint cannot be reached. The firewall advice (allow
+/// auth.iij.jp) is only for IIJ ID's own endpoint: for a custom URL — a mock, a test tenant,
+/// a relay — the URL itself and the server behind it are what to check.
+/// `from_flag`: the URL came from --base-url rather than iid.scim.url.
+fn reach_fix(host: &str, port: u16, proxy: Option<(&str, u16)>, from_flag: bool) -> String {
+    let setting = if from_flag {
+        "--base-url"
+    } else {
+        "iid.scim.url"
+    };
+    match (proxy, is_iij_host(host)) {
+        (Some((address, pport)), true) => format!(
+            "check iid.scim.http.proxy (address {address}, port {pport}); the proxy must allow \
+             {IIJ_DOMAIN_RULE} (scim.auth.iij.jp is under it), the only destination Directory \
+             Sync needs"
+        ),
+        (Some((address, pport)), false) => format!(
+            "check iid.scim.http.proxy (address {address}, port {pport}), and that the proxy \
+             allows {host}:{port} (the endpoint {setting} names)"
+        ),
+        (None, true) => format!(
+            "allow outbound {IIJ_DOMAIN_RULE} in the firewall (scim.auth.iij.jp is under it; it \
+             is the only destination Directory Sync needs), or set iid.scim.http.proxy if \
+             traffic must go through a proxy"
+        ),
+        (None, false) => format!(
+            "{host}:{port} is the endpoint {setting} names, not IIJ ID's: check that URL (host, \
+             port, path) and that the server there is running and reachable from this machine"
+        ),
+    }
+}
+
 /// A transport error that is about the certificate rather than the connection.
 fn is_tls_error(message: &str) -> bool {
     let m = message.to_ascii_lowercase();
@@ -97,18 +136,12 @@ pub(super) async fn check_iid(
             tcp_probe(&host, port, timeout).await,
         ),
     };
-    let reach_fix = match &proxy {
-        Some((_, address, pport)) => format!(
-            "check iid.scim.http.proxy (address {address}, port {pport}); the proxy must allow \
-             {IIJ_DOMAIN_RULE} (scim.auth.iij.jp is under it), the only destination Directory \
-             Sync needs"
-        ),
-        None => format!(
-            "allow outbound {IIJ_DOMAIN_RULE} in the firewall (scim.auth.iij.jp is under it; it \
-             is the only destination Directory Sync needs), or set iid.scim.http.proxy if \
-             traffic must go through a proxy"
-        ),
-    };
+    let reach_fix = reach_fix(
+        &host,
+        port,
+        proxy.as_ref().map(|(_, a, p)| (a.as_str(), *p)),
+        options.base_url.is_some(),
+    );
     let elapsed = match reach {
         Ok(d) => d,
         Err(e) => {
@@ -136,7 +169,9 @@ pub(super) async fn check_iid(
         client.get("ServiceProviderConfig").await
     };
     if let Err(
-        ScimError::Transport { message, .. } | ScimError::RetriesExhausted { last: message, .. },
+        ScimError::Transport { message, .. }
+        | ScimError::Unreachable { message, .. }
+        | ScimError::RetriesExhausted { last: message, .. },
     ) = &first
     {
         if https && is_tls_error(message) {
@@ -386,4 +421,38 @@ fn encode_query(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reach_fix_sends_people_to_auth_iij_jp_only_for_iij_id() {
+        let iij = reach_fix("scim.auth.iij.jp", 443, None, false);
+        assert!(iij.contains("auth.iij.jp on 443/TCP"), "{iij}");
+        // A custom endpoint (a mock, a relay): check that URL, not IIJ ID's firewall rule.
+        let custom = reach_fix("127.0.0.1", 18443, None, true);
+        assert!(!custom.contains("auth.iij.jp"), "{custom}");
+        assert!(
+            custom.contains("127.0.0.1:18443") && custom.contains("--base-url"),
+            "{custom}"
+        );
+        let configured = reach_fix("scim.test.example", 443, None, false);
+        assert!(configured.contains("iid.scim.url"), "{configured}");
+        assert!(!configured.contains("auth.iij.jp"), "{configured}");
+        let proxied = reach_fix("scim.test.example", 443, Some(("proxy.lan", 3128)), false);
+        assert!(
+            proxied.contains("proxy.lan") && proxied.contains("scim.test.example:443"),
+            "{proxied}"
+        );
+        assert!(!proxied.contains("auth.iij.jp"), "{proxied}");
+        let proxied_iij = reach_fix("scim.auth.iij.jp", 443, Some(("proxy.lan", 3128)), false);
+        assert!(
+            proxied_iij.contains("auth.iij.jp on 443/TCP"),
+            "{proxied_iij}"
+        );
+        assert!(!is_iij_host("auth.iij.jp.evil.example"));
+        assert!(is_iij_host("SCIM.AUTH.IIJ.JP."));
+    }
 }

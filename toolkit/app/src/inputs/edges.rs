@@ -20,10 +20,9 @@ fn strings<'a>(
     batch: &'a RecordBatch,
     name: &'static str,
 ) -> Result<&'a arrow_array::StringArray, ColumnError> {
-    let col = batch.column_by_name(name).ok_or(ColumnError::WrongType {
+    let col = batch.column_by_name(name).ok_or(ColumnError::Missing {
         column: name,
-        found: "nothing (column missing)".into(),
-        expected: "the column".into(),
+        expected: DataType::Utf8.to_string(),
     })?;
     if col.data_type() != &DataType::Utf8 {
         return Err(ColumnError::WrongType {

@@ -119,12 +119,16 @@ pub enum LdapFilter {
 
 /// An LDAP filter syntax error.
 ///
-/// Displays as e.g. `expected ")" to close "(" at position 0 at position 5, found end of input`.
+/// Displays as e.g. `expected ")" at position 5 to close the "(" at position 0, found end of
+/// input`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{message} at position {position}{}", found_suffix(found.as_deref()))]
+#[error("{message} at position {position}{}{}", context.as_deref().unwrap_or_default(), found_suffix(found.as_deref()))]
 pub struct LdapFilterError {
     message: String,
     position: usize,
+    /// What the expected thing is for, placed after the position so that two positions
+    /// never run together ("… at position 0 at position 5").
+    context: Option<String>,
     found: Option<String>,
 }
 
@@ -137,8 +141,15 @@ impl LdapFilterError {
         LdapFilterError {
             message: message.into(),
             position,
+            context: None,
             found,
         }
+    }
+
+    /// The same error, saying which opening parenthesis (at byte `open`) it fails to close.
+    pub(crate) fn closing(mut self, open: usize) -> Self {
+        self.context = Some(format!(" to close the \"(\" at position {open}"));
+        self
     }
 
     /// Byte offset in the input where the problem was detected.

@@ -208,7 +208,7 @@ impl Parser<'_> {
     fn expect_close(&mut self, open: usize) -> Result<(), LdapFilterError> {
         self.skip_ws();
         if self.peek() != Some(b')') {
-            return Err(self.err_here(format!("expected \")\" to close \"(\" at position {open}")));
+            return Err(self.err_here("expected \")\"").closing(open));
         }
         self.pos += 1;
         Ok(())

@@ -214,10 +214,13 @@ pub(crate) enum ErrorKind {
 /// Displays as e.g. `expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr) at
 /// position 9, found "equals"`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{message} at position {position}{}", found_suffix(found.as_deref()))]
+#[error("{message} at position {position}{}{}", context.as_deref().unwrap_or_default(), found_suffix(found.as_deref()))]
 pub struct ScimFilterError {
     message: String,
     position: usize,
+    /// What the expected thing is for, placed after the position so that two positions
+    /// never run together ("… at position 0 at position 16").
+    context: Option<String>,
     found: Option<String>,
     kind: ErrorKind,
 }
@@ -236,9 +239,16 @@ impl ScimFilterError {
         ScimFilterError {
             message: message.into(),
             position,
+            context: None,
             found,
             kind,
         }
+    }
+
+    /// The same error, saying which opening bracket (`open`, at byte `at`) it fails to close.
+    pub(crate) fn closing(mut self, open: &str, at: usize) -> Self {
+        self.context = Some(format!(" to close the \"{open}\" at position {at}"));
+        self
     }
 
     /// Byte offset in the input where the problem was detected.

@@ -112,10 +112,9 @@ impl<'a> Parser<'a> {
             return Ok(());
         }
         let close = if want == Tok::RParen { ")" } else { "]" };
-        Err(self.err_at(
-            &t,
-            format!("expected \"{close}\" to close \"{open}\" at position {open_pos}"),
-        ))
+        Err(self
+            .err_at(&t, format!("expected \"{close}\""))
+            .closing(open, open_pos))
     }
 
     /// Parses `filter` up to (not including) a closing `]` or the end of input.
