@@ -444,12 +444,14 @@ pub(crate) fn recreated_pending_deletion(
             user.dn,
             iid.user_name,
             iid.id,
-            match (pending_now, evidence) {
-                (true, Some(e)) => format!(", which is {}", e.describe()),
-                (true, None) => ", which is pending deletion".to_string(),
-                (false, _) => String::new(),
+            if pending_now {
+                ", which is pending deletion"
+            } else {
+                ""
             },
-        ),
+        ) + &evidence
+            .map(|e| format!(". Its pending deletion: it is {}", e.describe()))
+            .unwrap_or_default(),
         confidence: evidence.map_or(Confidence::High, PendingEvidence::confidence),
         remediation: format!(
             "in IIJ ID Console, delete {} permanently (Users pending deletion → delete){}; the next sync then creates the new user. Check this user's Microsoft 365 findings first",

@@ -131,16 +131,24 @@ fn invalid(path: &Path, line: u64, column: usize, message: String) -> PendingLis
 }
 
 fn parse_pending_list(path: &Path, text: &[u8]) -> Result<Vec<ConsoleRow>, PendingListError> {
+    // The line a record starts on, counted from its byte offset: with CRLF line ends (a file
+    // saved on Windows) the reader puts a record at the previous line's `\n` and counts it
+    // on that line.
+    let line_at = |pos: Option<&csv::Position>| -> u64 {
+        let mut byte = pos.map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX));
+        while matches!(text.get(byte), Some(b'\r' | b'\n')) {
+            byte += 1;
+        }
+        let before = text.get(..byte.min(text.len())).unwrap_or_default();
+        1 + before.iter().filter(|&&b| b == b'\n').count() as u64
+    };
     let csv_error = |source: csv::Error, columns: usize| {
         let (line, column) = match source.kind() {
-            csv::ErrorKind::UnequalLengths { pos, len, .. } => (
-                pos.as_ref().map_or(0, csv::Position::line),
-                (*len as usize).min(columns) + 1,
-            ),
-            csv::ErrorKind::Utf8 { pos, err } => {
-                (pos.as_ref().map_or(0, csv::Position::line), err.field() + 1)
+            csv::ErrorKind::UnequalLengths { pos, len, .. } => {
+                (line_at(pos.as_ref()), (*len as usize).min(columns) + 1)
             }
-            _ => (source.position().map_or(0, csv::Position::line), 1),
+            csv::ErrorKind::Utf8 { pos, err } => (line_at(pos.as_ref()), err.field() + 1),
+            _ => (line_at(source.position()), 1),
         };
         PendingListError::Csv {
             path: path.to_path_buf(),
@@ -212,7 +220,7 @@ fn parse_pending_list(path: &Path, text: &[u8]) -> Result<Vec<ConsoleRow>, Pendi
     let mut seen_ids: HashMap<String, u64> = HashMap::new();
     for record in reader.records() {
         let record = record.map_err(|e| csv_error(e, header.len()))?;
-        let line = record.position().map_or(0, csv::Position::line);
+        let line = line_at(record.position());
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
         }
@@ -402,6 +410,16 @@ mod tests {
 
     fn error(text: &str) -> String {
         parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn lines_are_counted_with_crlf_line_ends_and_blank_lines() {
+        let rows = parse("userName,externalId,id,deleted_at\r\na@x,,,\r\n\r\nb@x,,,\r\n").unwrap();
+        assert_eq!(rows.iter().map(|r| r.line).collect::<Vec<_>>(), vec![2, 4]);
+        assert!(
+            error("userName,externalId,id,deleted_at\r\na@x,,,\r\n,x,,\r\n")
+                .starts_with("list.csv:3:1:")
+        );
     }
 
     #[test]
