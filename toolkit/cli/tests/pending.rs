@@ -42,7 +42,7 @@ fn stderr(o: &Output) -> String {
 /// the live listing lacks.
 fn history_with(to: &Path, days: i64, gone: &str, id: &str) {
     use dirsnap_snapshot::{Iid, ReadOptions, Snapshot, SnapshotMeta, SnapshotWriter};
-    let t = Snapshot::open(&demo("iid"))
+    let t = Snapshot::open(demo("iid"))
         .unwrap()
         .read::<Iid>(&ReadOptions::default())
         .unwrap();
