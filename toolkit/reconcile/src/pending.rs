@@ -164,6 +164,8 @@ pub struct Presumption<'l> {
     live: IidSnapshot<'l>,
     live_ids: Map<Key, ()>,
     candidates: Map<Key, Candidate>,
+    /// The tenant lists users pending deletion (profile `pending_deletion_listed`).
+    listing_shows_pending: bool,
 }
 
 impl<'l> Presumption<'l> {
@@ -177,7 +179,15 @@ impl<'l> Presumption<'l> {
             live,
             live_ids,
             candidates: map_with_capacity(0),
+            listing_shows_pending: false,
         }
+    }
+
+    /// The tenant lists users pending deletion (profile `pending_deletion_listed`, the API
+    /// source): a user the live listing lacks was deleted for good, so history presumes
+    /// nothing (assumption PD6); the console's list still counts.
+    pub fn listing_shows_pending(&mut self, yes: bool) {
+        self.listing_shows_pending = yes;
     }
 
     /// Adds an earlier IID snapshot (`label`: as named on the command line). Of several
@@ -238,7 +248,10 @@ impl<'l> Presumption<'l> {
     /// later user holding them, the console's list lacking it) and the console's list.
     pub fn finish(self, list: Option<ConsoleList<'_>>) -> Presumed {
         let Presumption {
-            live, candidates, ..
+            live,
+            candidates,
+            listing_shows_pending,
+            ..
         } = self;
         let mut out = Presumed::default();
         if candidates.is_empty() && list.is_none_or(|l| l.rows.is_empty()) {
@@ -278,6 +291,24 @@ impl<'l> Presumption<'l> {
         });
         let mut kept: Vec<Candidate> = Vec::new();
         for c in ordered {
+            let listed_on_console = list.is_some_and(|l| {
+                l.rows
+                    .iter()
+                    .any(|r| match r.id.as_deref().filter(|s| !s.is_empty()) {
+                        Some(id) => id == c.row.id,
+                        None => Ci(&r.user_name) == Ci(&c.row.user_name),
+                    })
+            });
+            if listing_shows_pending && !listed_on_console {
+                out.dismissed.push(dismissed(
+                    &c.row,
+                    format!(
+                        "the IID snapshot {} listed it, but the tenant lists users pending deletion (profile pending_deletion_listed) and the live listing lacks it: deleted for good",
+                        c.snapshot
+                    ),
+                ));
+                continue;
+            }
             let why = live_holder(&c.row.user_name, c.row.external_id.as_deref()).or_else(|| {
                 kept.iter()
                     .find(|k| {
@@ -487,5 +518,174 @@ impl Presumed {
         self.dismissed.sort_by(|a, b| {
             (a.user_name.to_lowercase(), &a.id).cmp(&(b.user_name.to_lowercase(), &b.id))
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+    use crate::key::{Edges, edges};
+    use dirsnap_model::{IidGroup, Membership};
+
+    fn user(id: &str, name: &str) -> IidUser {
+        IidUser {
+            id: id.into(),
+            user_name: name.into(),
+            external_id: Some(name.into()),
+            active: true,
+            ..IidUser::default()
+        }
+    }
+
+    fn group(id: &str) -> IidGroup {
+        IidGroup {
+            id: id.into(),
+            display_name: id.into(),
+            ..IidGroup::default()
+        }
+    }
+
+    fn member(g: &str, u: &str) -> Membership {
+        Membership {
+            group_key: g.into(),
+            member_key: Some(u.into()),
+            member_kind: MemberKind::User,
+            member_ref: None,
+            member_display: None,
+            in_scope: true,
+        }
+    }
+
+    fn at(day: u32) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(&format!("2026-11-{day:02}T00:00:00Z"))
+            .unwrap()
+            .to_utc()
+    }
+
+    fn snap<'a>(
+        users: &'a [IidUser],
+        groups: &'a [IidGroup],
+        e: &'a Edges,
+        day: u32,
+    ) -> IidSnapshot<'a> {
+        IidSnapshot {
+            users,
+            groups,
+            memberships: e,
+            taken_at: Some(at(day)),
+        }
+    }
+
+    fn names(p: &Presumed) -> Vec<&str> {
+        p.users.iter().map(|u| u.user_name.as_str()).collect()
+    }
+
+    #[test]
+    fn history_presumes_the_missing_users_unless_something_shows_they_were_deleted_for_good() {
+        let live_users = [
+            user("u-live", "live@x"),
+            // Took over the login ID of u-renamed's old user: that one was deleted for good.
+            user("u-new", "taken@x"),
+            IidUser {
+                external_id: Some("ext-held@x".into()),
+                ..user("u-ext", "other@x")
+            },
+        ];
+        let live_groups = [group("g-kept")];
+        let no_edges = Edges::default();
+        let old_users = [
+            user("u-live", "live@x"),
+            user("u-gone", "gone@x"),
+            user("u-old", "taken@x"),
+            user("u-ext-old", "ext-held@x"),
+            user("u-earlier", "twice@x"),
+        ];
+        let old_groups = [group("g-kept"), group("g-deleted")];
+        let old_edges = edges(&[member("g-kept", "u-gone"), member("g-deleted", "u-gone")]);
+        let newer_users = [user("u-later", "twice@x")];
+        let mut p = Presumption::new(snap(&live_users, &live_groups, &no_edges, 27));
+        p.add_history("old", snap(&old_users, &old_groups, &old_edges, 10));
+        p.add_history("newer", snap(&newer_users, &[], &no_edges, 20));
+        let out = p.finish(None);
+        assert_eq!(names(&out), vec!["gone@x", "twice@x"]);
+        assert!(out.users.iter().all(|u| u.pending_deletion));
+        assert_eq!(out.evidence[1].id, "u-later");
+        assert!(matches!(
+            &out.evidence[1].source,
+            PendingSource::History { snapshot, .. } if snapshot == "newer"
+        ));
+        assert_eq!(out.evidence[0].confidence(), Confidence::Low);
+        // Memberships from the snapshot that listed the user, in groups that still exist.
+        assert_eq!(out.edges.len(), 1);
+        assert_eq!(out.edges[0].group, Key::parse("g-kept"));
+        let dismissed: Vec<(&str, &str)> = out
+            .dismissed
+            .iter()
+            .map(|d| (d.id.as_str(), d.why.as_str()))
+            .collect();
+        assert_eq!(dismissed.len(), 3, "{dismissed:?}");
+        assert!(
+            dismissed.iter().any(|(id, why)| *id == "u-old"
+                && why.contains("userName is held by the live user taken@x"))
+        );
+        assert!(dismissed.iter().any(|(id, why)| *id == "u-ext-old"
+            && why.contains("externalId is held by the live user other@x")));
+        assert!(
+            dismissed
+                .iter()
+                .any(|(id, why)| *id == "u-earlier" && why.contains("u-later"))
+        );
+    }
+
+    #[test]
+    fn the_console_list_is_authoritative_and_may_name_users_no_snapshot_lists() {
+        let no_edges = Edges::default();
+        let old = [user("u-a", "a@x"), user("u-b", "b@x")];
+        let rows = [
+            ConsoleRow {
+                line: 2,
+                user_name: "a@x".into(),
+                ..ConsoleRow::default()
+            },
+            ConsoleRow {
+                line: 3,
+                user_name: "c@x".into(),
+                external_id: Some("c@x".into()),
+                ..ConsoleRow::default()
+            },
+        ];
+        let mut p = Presumption::new(snap(&[], &[], &no_edges, 27));
+        p.add_history("old", snap(&old, &[], &no_edges, 10));
+        let out = p.finish(Some(ConsoleList {
+            file: "list.csv",
+            rows: &rows,
+        }));
+        assert_eq!(names(&out), vec!["a@x", "c@x"]);
+        assert!(
+            out.evidence
+                .iter()
+                .all(|e| e.confidence() == Confidence::High)
+        );
+        assert!(out.evidence[0].id_known);
+        assert_eq!(out.evidence[0].id, "u-a");
+        // c@x: no snapshot and no id: its SCIM id is unknown.
+        assert!(!out.evidence[1].id_known);
+        assert!(out.evidence[1].describe().contains("SCIM id is unknown"));
+        assert_eq!(out.dismissed.len(), 1);
+        assert_eq!(out.dismissed[0].id, "u-b");
+        assert!(out.dismissed[0].why.contains("does not: deleted for good"));
+    }
+
+    #[test]
+    fn a_tenant_that_lists_pending_users_leaves_history_nothing_to_presume() {
+        let no_edges = Edges::default();
+        let old = [user("u-a", "a@x")];
+        let mut p = Presumption::new(snap(&[], &[], &no_edges, 27));
+        p.listing_shows_pending(true);
+        p.add_history("old", snap(&old, &[], &no_edges, 10));
+        let out = p.finish(None);
+        assert!(out.users.is_empty());
+        assert!(out.dismissed[0].why.contains("pending_deletion_listed"));
     }
 }

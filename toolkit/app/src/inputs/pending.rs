@@ -9,6 +9,7 @@ use super::snapshot::{self, Read};
 use super::{IidRows, Recorded};
 use crate::error::AppError;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use dirsnap_config::DsConfig;
 use dirsnap_model::SnapshotKind;
 use dirsnap_reconcile::MemberEdge;
 use dirsnap_reconcile::pending::{
@@ -318,12 +319,14 @@ pub(crate) fn history_snapshots(given: &[PathBuf]) -> Result<Vec<PathBuf>, AppEr
 
 /// Derives the presumed-pending users from the sources and appends them (rows and
 /// memberships) to `live`. `previous_iid` (already read) counts as history; `history` are
-/// snapshot directories (expanded already), read one at a time with `raw` when `raw`.
+/// snapshot directories (expanded already), read one at a time with `raw` when `raw`;
+/// `listing_shows_pending`: the tenant lists pending users ([`listing_shows_pending`]).
 pub(crate) fn presume(
     live: &mut Read<IidRows>,
     previous_iid: Option<&Read<IidRows>>,
     history: &[(PathBuf, String)],
     list: Option<(&Path, Vec<ConsoleRow>, String)>,
+    listing_shows_pending: bool,
     raw: bool,
 ) -> Result<Pending, AppError> {
     let mut pending = Pending::default();
@@ -333,6 +336,7 @@ pub(crate) fn presume(
     let presumed = {
         let live: &Read<IidRows> = live;
         let mut p = Presumption::new(live.rows.view());
+        p.listing_shows_pending(listing_shows_pending);
         if let Some(prev) = previous_iid {
             p.add_history(&prev.path.display().to_string(), prev.rows.view());
         }
@@ -369,6 +373,16 @@ pub(crate) fn presume(
     pending.evidence = presumed.evidence;
     pending.dismissed = presumed.dismissed;
     Ok(pending)
+}
+
+/// Whether the tenant lists users pending deletion (profile `pending_deletion_listed`, the
+/// primary instance's config: the tenant is one). A value that does not parse is the
+/// engine's to refuse, with its key; here it counts as unset.
+pub(crate) fn listing_shows_pending(config: &DsConfig) -> bool {
+    dirsnap_config::profile::ProfileSettings::parse(&config.dirsnap.profile)
+        .ok()
+        .and_then(|s| s.pending_deletion_listed)
+        .unwrap_or(false)
 }
 
 /// A history snapshot's taken time must not be after the live one's: a "history" newer than

@@ -273,6 +273,12 @@ pub fn from_plan(plan: &PlanDir, given: Option<&DsConfig>) -> Result<LoadedInput
         &history,
         list.as_ref()
             .map(|(path, rows, digest)| (path.as_path(), rows.clone(), digest.clone())),
+        // The tenant's profile is --config's: the instance whose config is a file.
+        instances
+            .iter()
+            .find(|i| !i.config_source.ends_with("#config"))
+            .or(instances.first())
+            .is_some_and(|i| super::pending::listing_shows_pending(&i.config)),
         true,
     )?;
     let m365 = match by_role("m365").next() {

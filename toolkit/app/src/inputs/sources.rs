@@ -160,6 +160,7 @@ pub fn from_sources(
         previous_iid.as_ref(),
         &history,
         list,
+        pending::listing_shows_pending(&config),
         need_iid_raw,
     )?;
     let m365 = match &src.m365 {
