@@ -68,7 +68,7 @@ pub enum AppError {
     #[error(transparent)]
     PendingList(#[from] crate::inputs::PendingListError),
     #[error(
-        "{path}: --history names neither an IID snapshot nor a folder holding one (a snapshot directory has a manifest.json)"
+        "{path}: --history names neither an IID snapshot nor a folder holding one taken before --iid (a snapshot directory has a manifest.json)"
     )]
     HistoryFolderEmpty { path: PathBuf },
     #[error(

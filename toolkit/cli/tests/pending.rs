@@ -165,6 +165,13 @@ fn the_plan_records_history_and_the_pending_list_and_the_plan_front_door_agrees(
     std::fs::create_dir(&folder).unwrap();
     history_with(&folder.join("2026-11-20"), 7, "gone@example.co.jp", GONE);
     history_with(&folder.join("2026-11-13"), 14, "left@example.co.jp", LEFT);
+    // Taken with the live one (the folder every export goes to): not history, left out.
+    history_with(
+        &folder.join("2026-11-27"),
+        0,
+        "today@example.co.jp",
+        "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+    );
     let list = tmp.path().join("pending.csv");
     std::fs::write(
         &list,
@@ -197,6 +204,11 @@ fn the_plan_records_history_and_the_pending_list_and_the_plan_front_door_agrees(
     assert!(roles.contains(&("history", h1.as_str())), "{roles:?}");
     assert!(roles.contains(&("history", h2.as_str())), "{roles:?}");
     assert!(roles.contains(&("pending_list", l.as_str())), "{roles:?}");
+    assert_eq!(
+        roles.iter().filter(|(r, _)| *r == "history").count(),
+        2,
+        "{roles:?}"
+    );
     let list_digest = inputs.iter().find(|i| i["role"] == "pending_list").unwrap()["digest"]
         .as_str()
         .unwrap()

@@ -274,9 +274,13 @@ fn parse_pending_list(path: &Path, text: &[u8]) -> Result<Vec<ConsoleRow>, Pendi
 }
 
 /// The snapshots `--history` names: a snapshot directory is one; a folder holding snapshot
-/// directories is each IID snapshot in it (sorted by name; other kinds are left out, said in
-/// the log), and must hold at least one.
-pub(crate) fn history_snapshots(given: &[PathBuf]) -> Result<Vec<PathBuf>, AppError> {
+/// directories is each IID snapshot in it taken before the live one (`live_taken_at`) —
+/// sorted by name; other kinds and later snapshots (the live one itself, when the folder is
+/// where every export goes) are left out, said in the log — and must hold at least one.
+pub(crate) fn history_snapshots(
+    given: &[PathBuf],
+    live_taken_at: Option<DateTime<Utc>>,
+) -> Result<Vec<PathBuf>, AppError> {
     let mut out = Vec::new();
     for p in given {
         if p.join("manifest.json").exists() || !p.is_dir() {
@@ -298,6 +302,16 @@ pub(crate) fn history_snapshots(given: &[PathBuf]) -> Result<Vec<PathBuf>, AppEr
                 continue;
             }
             match dirsnap_snapshot::Snapshot::open(&sub) {
+                Ok(s)
+                    if s.kind() == SnapshotKind::Iid
+                        && live_taken_at.is_some_and(|t| s.manifest().taken_at >= t) =>
+                {
+                    tracing::info!(
+                        "--history {}: {} was not taken before --iid; left out",
+                        p.display(),
+                        sub.display()
+                    );
+                }
                 Ok(s) if s.kind() == SnapshotKind::Iid => found.push(sub),
                 Ok(s) => tracing::info!(
                     "--history {}: {} is a {} snapshot, not an IID one; left out",

@@ -141,7 +141,7 @@ pub fn from_sources(
     if let Some(previous) = &previous_iid {
         super::consistency::same_tenant(previous, &iid, "--previous-iid")?;
     }
-    let history = pending::history_snapshots(&src.history)?;
+    let history = pending::history_snapshots(&src.history, iid.rows.taken_at)?;
     pending::check_history_order(&history, iid.rows.taken_at, &src.iid)?;
     let list = match &src.pending_list {
         Some(p) => {
