@@ -126,10 +126,13 @@ fn group_drift(
         let Some(live_group) = live.group(live_row) else {
             continue;
         };
+        // As the tenant shows the group: without members the listing lacks because they are
+        // pending deletion (MK2).
         let member_ids = |index: &IidIndex<'_>, group: u32| -> BTreeSet<String> {
             index
                 .members(group)
                 .iter()
+                .filter(|u| index.presumed(**u).is_none())
                 .filter_map(|u| index.user(*u).map(|u| u.id.clone()))
                 .collect()
         };
