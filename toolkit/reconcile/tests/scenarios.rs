@@ -55,6 +55,7 @@ scenarios!(
     user_reenters_scope_pending_from_history,
     user_recreated_while_pending_from_history,
     pending_list_deleted_for_good,
+    pending_list_user_without_id,
     group_create,
     group_rename,
     group_renamed_without_history,
