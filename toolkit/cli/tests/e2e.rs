@@ -4,7 +4,8 @@
 //! target. seed AD → export ad → export iid → reconcile → replay → export iid → reconcile
 //! (empty); then AD changes (disable, delete, recreate, rename, move, membership, a group name
 //! taken in the other domain) and the documented outcome of each (lifecycle table,
-//! docs/findings.md).
+//! docs/findings.md) — the users pending deletion, which no export shows, known from an
+//! earlier export given as `--history` (docs/pending-deletion.md), in reconcile and simulate.
 //!
 //! The domains are `e2ea` (127.0.0.21) and `e2eb` (127.0.0.22), started fresh by the test with
 //! scripts/ad-server and stopped when it ends; they never share an address with the DC of
