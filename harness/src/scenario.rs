@@ -101,6 +101,13 @@ pub struct Scenario {
     pub iid: IidSpec,
     #[serde(default)]
     pub previous_iid: Option<IidSpec>,
+    /// Earlier IID snapshots (`--history`), each taken at its `taken_at`.
+    #[serde(default)]
+    pub history: Vec<HistorySpec>,
+    /// The console's pending-deletion list (`--pending-list`), one row per user; written as
+    /// the CSV docs/pending-deletion.md describes.
+    #[serde(default)]
+    pub pending_list: Option<Vec<PendingRowSpec>>,
     #[serde(default)]
     pub m365: Option<Vec<M365Spec>>,
     #[serde(default)]
@@ -243,6 +250,65 @@ pub struct IidGroupSpec {
     pub description: Option<String>,
     #[serde(default)]
     pub email: Option<String>,
+}
+
+/// An earlier IID snapshot: IIJ ID users and groups as listed then.
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct HistorySpec {
+    /// When it was taken (RFC 3339); must not be after `now`.
+    pub taken_at: String,
+    #[serde(default)]
+    pub users: Vec<IidUserSpec>,
+    #[serde(default)]
+    pub groups: Vec<IidGroupSpec>,
+}
+
+impl HistorySpec {
+    pub fn iid(&self) -> IidSpec {
+        IidSpec {
+            users: self.users.clone(),
+            groups: self.groups.clone(),
+        }
+    }
+}
+
+/// One row of the console's pending-deletion list.
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct PendingRowSpec {
+    #[serde(rename = "userName")]
+    pub user_name: String,
+    #[serde(rename = "externalId", default)]
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub id: Option<String>,
+    /// As the file has it (RFC 3339 here).
+    #[serde(default)]
+    pub deleted_at: Option<String>,
+}
+
+/// The CSV `--pending-list` reads (docs/pending-deletion.md), from a scenario's rows.
+pub fn pending_list_csv(rows: &[PendingRowSpec]) -> String {
+    let field = |s: &str| {
+        if s.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_string()
+        }
+    };
+    let mut out = String::from("userName,externalId,id,deleted_at\n");
+    for r in rows {
+        let cells = [
+            field(&r.user_name),
+            field(&r.external_id.as_deref().map(value).unwrap_or_default()),
+            field(r.id.as_deref().unwrap_or_default()),
+            field(r.deleted_at.as_deref().unwrap_or_default()),
+        ];
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
 }
 
 #[derive(Debug, Deserialize, Default, Clone)]
@@ -670,6 +736,8 @@ pub struct Materialized {
     pub previous_ad: Vec<PathBuf>,
     pub iid: PathBuf,
     pub previous_iid: Option<PathBuf>,
+    pub history: Vec<PathBuf>,
+    pub pending_list: Option<PathBuf>,
     pub m365: Option<PathBuf>,
     pub mode: Option<String>,
     pub as_of: String,
@@ -689,6 +757,12 @@ impl Materialized {
         a.extend(["--iid".into(), self.iid.display().to_string()]);
         if let Some(p) = &self.previous_iid {
             a.extend(["--previous-iid".into(), p.display().to_string()]);
+        }
+        for p in &self.history {
+            a.extend(["--history".into(), p.display().to_string()]);
+        }
+        if let Some(p) = &self.pending_list {
+            a.extend(["--pending-list".into(), p.display().to_string()]);
         }
         if let Some(p) = &self.m365 {
             a.extend(["--m365".into(), p.display().to_string()]);
@@ -801,6 +875,21 @@ pub fn materialize(sc: &Scenario, path: &Path, dir: &Path) -> Result<Materialize
         }
         None => None,
     };
+    let mut history = Vec::new();
+    for (i, h) in sc.history.iter().enumerate() {
+        let at = time(&h.taken_at).map_err(|e| invalid(path, format!("history[{i}]: {e}")))?;
+        let p = dir.join(format!("history-{i}"));
+        write_iid(&p, &h.iid().rows(), at)?;
+        history.push(p);
+    }
+    let pending_list = match &sc.pending_list {
+        Some(rows) => {
+            let p = dir.join("pending-list.csv");
+            std::fs::write(&p, pending_list_csv(rows)).map_err(io(&p))?;
+            Some(p)
+        }
+        None => None,
+    };
     let m365 = match &sc.m365 {
         Some(specs) => {
             let p = dir.join("m365");
@@ -827,6 +916,8 @@ pub fn materialize(sc: &Scenario, path: &Path, dir: &Path) -> Result<Materialize
         previous_ad,
         iid,
         previous_iid,
+        history,
+        pending_list,
         m365,
         mode: sc.mode.clone(),
         as_of: now.to_rfc3339(),

@@ -65,6 +65,21 @@ pub enum AppError {
     /// Two inputs contradict each other (swapped, the same twice, another tenant or domain).
     #[error("{message}")]
     InputsDisagree { message: String },
+    #[error(transparent)]
+    PendingList(#[from] crate::inputs::PendingListError),
+    #[error(
+        "{path}: --history names neither an IID snapshot nor a folder holding one taken before --iid (a snapshot directory has a manifest.json)"
+    )]
+    HistoryFolderEmpty { path: PathBuf },
+    #[error(
+        "{path}: the {what} changed since the plan was built (digest {digest}, the plan recorded {recorded}); --verify must reconcile against the same inputs"
+    )]
+    RecordedFileChanged {
+        path: PathBuf,
+        what: String,
+        digest: String,
+        recorded: String,
+    },
     #[error("{path}: already exists; plans are immutable, so choose a new --out directory")]
     PlanExists { path: PathBuf },
     #[error("{path}: already exists; choose a new --out directory")]

@@ -5,17 +5,23 @@
 //! recreated user, say, converges but makes Directory Sync log an error on every run).
 //! Everything it did is left under OUT for review.
 //!
+//! The mock also holds the users the first plan takes as pending deletion though the IID
+//! snapshot cannot show them (history, the console's list: `inputs::pending`), hidden and
+//! holding their login IDs as IIJ ID does (MK1, MK2), so a replay meets the same 409 the
+//! tenant would.
+//!
 //! The post-replay state is the mock's own store, not a SCIM export: IIJ ID hides users in
 //! pending deletion from SCIM reads (assumption MK2), and the second reconcile must see them to
 //! say what Directory Sync's next run would do about them (docs/guide.md, "simulate").
 
 use crate::error::AppError;
-use crate::inputs::{Options, Sources};
+use crate::inputs::{LoadedInputs, Options, Sources};
 use crate::progress::Progress;
 use crate::reconcile::{self, Computed};
 use dirsnap_config::Secret;
 use dirsnap_durable::StagedDir;
-use dirsnap_mock_scim::{MockConfig, MockServer, Profile, TokenSpec};
+use dirsnap_mock_scim::{IidTables, MockConfig, MockServer, Profile, TokenSpec};
+use dirsnap_model::Membership;
 use dirsnap_plan::InputRef;
 use dirsnap_plan::{Mode, Plan};
 use dirsnap_replay::{DeleteLimit, ReplayOptions, ReplaySummary};
@@ -67,6 +73,9 @@ fn second_sources(given: &Sources, after: &Path, plan: &Plan) -> (Sources, Optio
         iid: after.to_path_buf(),
         m365: None,
         previous_iid: None,
+        // The dump holds the pending users themselves.
+        history: Vec::new(),
+        pending_list: None,
         as_of: Some(plan.as_of),
         ..given.clone()
     };
@@ -104,6 +113,7 @@ pub fn run(
     let work = staged.path().to_path_buf();
     let plan_dir = work.join("plan");
     reconcile::write_plan(&plan_dir, &plan, &inputs.refs, progress)?;
+    let pending_rows = pending_seed(&inputs, &config)?;
     drop(inputs);
 
     // 2. A mock IIJ ID with the config's profile rules, seeded from the IID snapshot.
@@ -120,6 +130,7 @@ pub fn run(
     let mut mock_config = MockConfig::with_profile(profile);
     mock_config.tokens.push(TokenSpec::new(token.clone()));
     mock_config.seed_snapshot = Some(given.iid.clone());
+    mock_config.seed_extra = pending_rows;
     let mut server = MockServer::spawn(mock_config, "127.0.0.1:0")
         .map_err(|source| AppError::MockStart { source })?;
     tracing::info!(
@@ -203,6 +214,44 @@ pub fn run(
         verdict,
         json,
     })
+}
+
+/// The users the loader added as pending deletion (the tail of the live users) and their
+/// memberships, as rows the mock loads with the snapshot; `None` when there are none.
+fn pending_seed(
+    inputs: &LoadedInputs,
+    config: &dirsnap_config::DsConfig,
+) -> Result<Option<IidTables>, AppError> {
+    let added = inputs.pending.evidence.len();
+    if added == 0 {
+        return Ok(None);
+    }
+    let users = &inputs.iid.rows.users;
+    let (profile, _) = dirsnap_reconcile::profile::Profile::from_config(
+        &config.path.display().to_string(),
+        &config.dirsnap.profile,
+    )?;
+    let mut tables = IidTables::default();
+    for u in users.iter().skip(users.len().saturating_sub(added)) {
+        let mut row = u.clone();
+        // Read without `raw` (nothing needed it): the mock loads SCIM JSON.
+        if row.raw.is_empty() {
+            row.raw = dirsnap_reconcile::user_json(&row, &profile).to_string();
+        }
+        tables.users.push(row);
+    }
+    for e in &inputs.pending.edges {
+        let Some(member) = &e.member else { continue };
+        tables.memberships.push(Membership {
+            group_key: e.group.to_string(),
+            member_key: Some(member.to_string()),
+            member_kind: e.kind,
+            member_ref: None,
+            member_display: None,
+            in_scope: true,
+        });
+    }
+    Ok(Some(tables))
 }
 
 /// `r` with a path under `from` moved under `to`.

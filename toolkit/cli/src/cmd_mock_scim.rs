@@ -88,6 +88,7 @@ fn build_config(args: &Args) -> Result<MockConfig, CliError> {
         clock,
         id_seed: args.id_seed,
         seed_snapshot: args.seed.clone(),
+        seed_extra: None,
         public_url: args.public_url.clone(),
     })
 }

@@ -32,6 +32,16 @@ pub struct SourceArgs {
     /// recreated accounts, deletions, the "source shrank" threshold.
     #[arg(long = "previous-ad")]
     pub previous_ad: Vec<PathBuf>,
+    /// An earlier IID snapshot, or a folder of them (repeatable): a user one listed that
+    /// --iid lacks is presumed pending deletion (low confidence), unless its login ID is now
+    /// another user's. --previous-iid counts too. docs/pending-deletion.md.
+    #[arg(long = "history", value_name = "SNAP")]
+    pub history: Vec<PathBuf>,
+    /// IIJ ID Console's "Users pending deletion", as CSV (header
+    /// `userName,externalId,id,deleted_at`): those users are pending deletion, and no others.
+    /// docs/pending-deletion.md.
+    #[arg(long = "pending-list", value_name = "FILE")]
+    pub pending_list: Option<PathBuf>,
     /// The instant the plan reasons at (account and token expiry), RFC 3339. Default: when
     /// the newest AD snapshot was taken.
     #[arg(long)]
@@ -59,6 +69,8 @@ impl SourceArgs {
             m365: self.m365.clone(),
             previous_iid: self.previous_iid.clone(),
             previous_ad: self.previous_ad.clone(),
+            history: self.history.clone(),
+            pending_list: self.pending_list.clone(),
             as_of,
         })
     }

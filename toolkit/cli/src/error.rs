@@ -3,6 +3,7 @@
 
 use dirsnap_ad::AdError;
 use dirsnap_app::AppError;
+use dirsnap_app::inputs::PendingListError;
 use dirsnap_config::ConfigError;
 use dirsnap_m365::M365Error;
 use dirsnap_mock_scim::MockError;
@@ -116,6 +117,8 @@ pub fn exit_code(result: &Result<(), CliError>) -> u8 {
             | AppError::PlanExists { .. }
             | AppError::OutputExists { .. }
             | AppError::InputsDisagree { .. }
+            | AppError::HistoryFolderEmpty { .. }
+            | AppError::RecordedFileChanged { .. }
             | AppError::PlanManifest { .. }
             | AppError::PlanManifestInputs { .. }
             | AppError::NoRecordedInputs { .. }
@@ -125,6 +128,16 @@ pub fn exit_code(result: &Result<(), CliError>) -> u8 {
             | AppError::ConfigGone { .. }
             | AppError::ConfigChanged { .. }
             | AppError::MockProfile { .. } => INPUT,
+            AppError::PendingList(e) => match e {
+                PendingListError::Io { source, .. } => input_or_runtime(matches!(
+                    source.kind(),
+                    std::io::ErrorKind::NotFound
+                        | std::io::ErrorKind::PermissionDenied
+                        | std::io::ErrorKind::IsADirectory
+                        | std::io::ErrorKind::InvalidData
+                )),
+                PendingListError::Csv { .. } | PendingListError::Invalid { .. } => INPUT,
+            },
             AppError::VerifyAuth { .. } => STOPPED,
             AppError::Journal(_)
             | AppError::RecordedConfig { .. }

@@ -4,7 +4,8 @@
 //! target. seed AD → export ad → export iid → reconcile → replay → export iid → reconcile
 //! (empty); then AD changes (disable, delete, recreate, rename, move, membership, a group name
 //! taken in the other domain) and the documented outcome of each (lifecycle table,
-//! docs/findings.md).
+//! docs/findings.md) — the users pending deletion, which no export shows, known from an
+//! earlier export given as `--history` (docs/pending-deletion.md), in reconcile and simulate.
 //!
 //! The domains are `e2ea` (127.0.0.21) and `e2eb` (127.0.0.22), started fresh by the test with
 //! scripts/ad-server and stopped when it ends; they never share an address with the DC of
@@ -312,6 +313,18 @@ impl Plan {
             .any(|(c, s)| c == code && s.contains(subject_part))
     }
 
+    /// A finding of `code` whose subject has `subject_part`, with confidence low.
+    fn finding_low(&self, code: &str, subject_part: &str) -> bool {
+        self.doc["findings"].as_array().unwrap().iter().any(|f| {
+            f["code"] == code
+                && f["subject"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains(subject_part)
+                && f["confidence"] == "low"
+        })
+    }
+
     fn show(&self) -> String {
         format!(
             "exit {:?}\nactions: {:#?}\nfindings: {:#?}",
@@ -323,6 +336,65 @@ impl Plan {
 }
 
 fn reconcile(config: &Path, ads: &[&Path], previous: &[&Path], iid: &Path, out: &Path) -> Plan {
+    reconcile_with(config, ads, previous, iid, out, &[])
+}
+
+/// The arguments naming a plan's inputs.
+fn source_args(config: &Path, ads: &[&Path], previous: &[&Path], iid: &Path) -> Vec<String> {
+    let mut args: Vec<String> = vec!["--config".into(), config.display().to_string()];
+    for a in ads {
+        args.push("--ad".into());
+        args.push(a.display().to_string());
+    }
+    for p in previous {
+        args.push("--previous-ad".into());
+        args.push(p.display().to_string());
+    }
+    args.extend(["--iid".into(), iid.display().to_string()]);
+    args
+}
+
+/// `dirsnap simulate` (exit 0 or 3); its simulation.json.
+fn simulate(
+    config: &Path,
+    ads: &[&Path],
+    previous: &[&Path],
+    iid: &Path,
+    extra: &[&str],
+    out: &Path,
+) -> Value {
+    let mut args = vec!["simulate".to_string()];
+    args.extend(source_args(config, ads, previous, iid));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(["--out".into(), out.display().to_string()]);
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = run(&argv, &[]);
+    assert!(
+        matches!(o.status.code(), Some(0 | 3)),
+        "simulate: {}",
+        say(&o)
+    );
+    serde_json::from_str(&std::fs::read_to_string(out.join("simulation.json")).unwrap()).unwrap()
+}
+
+/// A plan directory simulate wrote.
+fn sim_plan(dir: &Path) -> Plan {
+    Plan {
+        code: None,
+        doc: serde_json::from_str(&std::fs::read_to_string(dir.join("plan.json")).unwrap())
+            .unwrap(),
+        dir: dir.to_path_buf(),
+    }
+}
+
+fn reconcile_with(
+    config: &Path,
+    ads: &[&Path],
+    previous: &[&Path],
+    iid: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> Plan {
     let mut args: Vec<String> = vec![
         "reconcile".into(),
         "--config".into(),
@@ -342,6 +414,7 @@ fn reconcile(config: &Path, ads: &[&Path], previous: &[&Path], iid: &Path, out: 
         "--out".into(),
         out.display().to_string(),
     ]);
+    args.extend(extra.iter().map(|s| s.to_string()));
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
     let o = run(&argv, &[]);
     assert!(
@@ -658,31 +731,31 @@ fn two_domains_converge_on_the_mock_and_each_ad_change_has_its_documented_outcom
     // A's Shared is left alone (not deleted); its only member is now pending deletion, so
     // no visible member remains.
     assert_eq!(groups["Shared"], Vec::<String>::new(), "{groups:?}");
-    let p4 = reconcile(
+    // Converged but for the recreated dave. His old IIJ ID user is pending deletion, which is
+    // invisible over SCIM (MK2), so a plan from the live tenant alone creates him again; IIJ
+    // ID refuses a new user with the ID of a pending one (lifecycle table "Recreate user":
+    // error, nothing done) until an admin deletes the pending user in the console.
+    let blind = reconcile(
         &cfg_a,
         &[&snap("a2"), &snap("b2")],
         &[&snap("a1"), &snap("b1")],
         &snap("iid3"),
-        &snap("plan4"),
+        &snap("plan4-without-history"),
     );
-    // Converged but for the recreated dave. His old IIJ ID user is pending deletion, which is
-    // invisible over SCIM (MK2), so the plan from the live tenant creates him again; IIJ ID
-    // refuses a new user with the ID of a pending one (lifecycle table "Recreate user":
-    // error, nothing done) until an admin deletes the pending user in the console.
     assert_eq!(
-        p4.ops(),
+        blind.ops(),
         vec![(
             "create_user".to_string(),
             "dave@e2ea.example".to_string(),
             "create.enabled".to_string()
         )],
         "{}",
-        p4.show()
+        blind.show()
     );
     let o = run(
         &[
             "replay",
-            p4.dir.to_str().unwrap(),
+            blind.dir.to_str().unwrap(),
             "--config",
             cfg_a.to_str().unwrap(),
             "--base-url",
@@ -696,10 +769,89 @@ fn two_domains_converge_on_the_mock_and_each_ad_change_has_its_documented_outcom
         !o.status.success() && all.contains("dave@e2ea.example") && all.contains("409"),
         "{all}"
     );
+    // With the earlier export as history — iid2 listed dave's old user (and carol), iid3 does
+    // not, and no live user holds their login IDs — both are presumed pending deletion
+    // (docs/pending-deletion.md, PD1; confidence low). The recreated dave (new objectGUID,
+    // so a new linkage ID) is then RECREATED_PENDING_DELETION with the Microsoft 365 check of
+    // the precautions' table (row 3, inferred without --m365), not a create.
+    let p4 = reconcile_with(
+        &cfg_a,
+        &[&snap("a2"), &snap("b2")],
+        &[&snap("a1"), &snap("b1")],
+        &snap("iid3"),
+        &snap("plan4"),
+        &["--history", snap("iid2").to_str().unwrap()],
+    );
+    let show = p4.show();
+    assert!(p4.ops().is_empty(), "{show}");
+    for (code, subject) in [
+        ("RECREATED_PENDING_DELETION", "dave@e2ea.example"),
+        ("M365_RECREATE_COLLISION", "dave@e2ea.example"),
+        ("PENDING_DELETION_PRESUMED", "dave@e2ea.example"),
+        ("PENDING_DELETION_PRESUMED", "carol@e2ea.example"),
+    ] {
+        assert!(p4.finding_low(code, subject), "{code} {subject}: {show}");
+    }
+    assert!(p4.finding("GROUP_NAME_COLLISION", "Shared"), "{show}");
+    assert_eq!(p4.code, Some(3), "{show}");
+    let inputs = p4.doc["inputs"].as_array().unwrap();
+    assert!(inputs.iter().any(|i| i["role"] == "history"), "{inputs:?}");
+
+    // simulate seeds its mock with the presumed users (pending, hidden, holding their login
+    // IDs). Recovery mode: nothing is sent for dave, and the mock's own state after the
+    // replay — which holds the pending user — gives the same error again.
+    let history = snap("iid2");
+    let sim = simulate(
+        &cfg_a,
+        &[&snap("a2"), &snap("b2")],
+        &[&snap("a1"), &snap("b1")],
+        &snap("iid3"),
+        &["--history", history.to_str().unwrap()],
+        &d.join("sim-recovery"),
+    );
+    let second = sim_plan(&d.join("sim-recovery/plan-after"));
     assert!(
-        p4.finding("GROUP_NAME_COLLISION", "Shared"),
+        second.finding("RECREATED_PENDING_DELETION", "dave@e2ea.example"),
         "{}",
-        p4.show()
+        second.show()
+    );
+    assert!(second.ops().is_empty(), "{}", second.show());
+    assert_eq!(sim["replay"]["failed"], 0, "{sim}");
+    // Normal mode, the cache being the state the last sync left (iid3: no dave, a listing
+    // shows no pending user): Directory Sync creates dave from its cache; the plan predicts
+    // the 409 (LIVE_UNIQUENESS_CONFLICT, as sure as the history behind it) and the replay onto
+    // the mock meets it, as it would on the tenant.
+    export_iid(&tenant, &url, &snap("iid4"));
+    let sim = simulate(
+        &cfg_a,
+        &[&snap("a2"), &snap("b2")],
+        &[&snap("a1"), &snap("b1")],
+        &snap("iid4"),
+        &[
+            "--previous-iid",
+            snap("iid3").to_str().unwrap(),
+            "--history",
+            history.to_str().unwrap(),
+        ],
+        &d.join("sim-normal"),
+    );
+    let first = sim_plan(&d.join("sim-normal/plan"));
+    assert!(
+        first.has("create_user", "dave@e2ea.example", "create.enabled"),
+        "{}",
+        first.show()
+    );
+    assert!(
+        first.finding_low("LIVE_UNIQUENESS_CONFLICT", "dave@e2ea.example"),
+        "{}",
+        first.show()
+    );
+    let failures = sim["replay"]["failures"].as_array().unwrap();
+    assert!(
+        failures.iter().any(|f| f["op"] == "create_user"
+            && f["subject"] == "user dave@e2ea.example"
+            && f["status"] == 409),
+        "{sim}"
     );
 
     // Rename the group Sales in AD (instance A now owns the groups named Sales…). Groups are

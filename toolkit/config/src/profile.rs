@@ -110,7 +110,10 @@ pub const PROFILE_KEYS: &[(&str, &str)] = &[
     ("attribute_paths", "engine"),
     ("token_warning_days", "engine"),
     ("user_delete", "mock"),
-    ("pending_deletion_listed", "mock"),
+    (
+        "pending_deletion_listed",
+        "mock, reconcile inputs (history presumes nothing)",
+    ),
     ("external_id_unset", "mock"),
     ("timestamp_offset", "mock"),
     ("page_size_cap", "mock"),

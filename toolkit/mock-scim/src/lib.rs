@@ -68,6 +68,10 @@ pub struct MockConfig {
     pub id_seed: u64,
     /// An IID snapshot to load at start.
     pub seed_snapshot: Option<PathBuf>,
+    /// Rows loaded with the snapshot, as if it held them: users a SCIM export cannot show
+    /// (pending deletion, hidden over SCIM: assumption MK2) and their memberships, which may
+    /// name the snapshot's groups.
+    pub seed_extra: Option<IidTables>,
     /// The URL clients use, when it differs from `http://ADDR/scim/v2/` (behind a proxy).
     pub public_url: Option<String>,
 }
@@ -86,6 +90,7 @@ impl MockConfig {
             clock: ClockSpec::default(),
             id_seed: 0,
             seed_snapshot: None,
+            seed_extra: None,
             public_url: None,
         }
     }
@@ -288,7 +293,12 @@ fn initial_store(config: &MockConfig) -> Result<Initial, MockError> {
     let Some(dir) = &config.seed_snapshot else {
         return Ok((store, SeedSummary::default(), None));
     };
-    let (tables, manifest) = snapshot::read(dir)?;
+    let (mut tables, manifest) = snapshot::read(dir)?;
+    if let Some(extra) = &config.seed_extra {
+        tables.users.extend(extra.users.iter().cloned());
+        tables.groups.extend(extra.groups.iter().cloned());
+        tables.memberships.extend(extra.memberships.iter().cloned());
+    }
     let seeded = snapshot::load(&mut store, &tables).map_err(|e| match e {
         MockError::SeedResource(message) => MockError::Seed {
             path: dir.clone(),

@@ -30,6 +30,7 @@ pub const SNAPSHOT_TIME_GAP: &str = "SNAPSHOT_TIME_GAP";
 pub const DOMAIN_SYNCED_TWICE: &str = "DOMAIN_SYNCED_TWICE";
 pub const SNAPSHOT_REPEATED: &str = "SNAPSHOT_REPEATED";
 pub const GROUP_REPLACED: &str = "GROUP_REPLACED";
+pub const PENDING_DELETION_PRESUMED: &str = "PENDING_DELETION_PRESUMED";
 
 /// Every code with its usual severity and a one-line meaning. TOKEN_EXPIRING is a warning,
 /// or an error when the token has already expired; RECREATED_USER is info when nothing
@@ -164,5 +165,10 @@ pub const CATALOG: &[(&str, Severity, &str)] = &[
         GROUP_REPLACED,
         Severity::Warning,
         "a group is deleted and another created with the same members (a rename the plan cannot see): its Microsoft 365 group is deleted",
+    ),
+    (
+        PENDING_DELETION_PRESUMED,
+        Severity::Info,
+        "a user the live listing lacks is pending deletion per history (low confidence) or the console's list: it keeps its login ID and externalId",
     ),
 ];

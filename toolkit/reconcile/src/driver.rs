@@ -23,12 +23,14 @@ pub fn reconcile(inputs: &Inputs<'_>) -> Result<Plan, ReconcileError> {
         base_snapshot.groups,
         base_snapshot.memberships,
     );
+    base.mark_presumed(inputs.pending_evidence);
     let live = match inputs.mode {
-        Mode::Normal => Some(IidIndex::new(
-            inputs.iid.users,
-            inputs.iid.groups,
-            inputs.iid.memberships,
-        )),
+        Mode::Normal => {
+            let mut live =
+                IidIndex::new(inputs.iid.users, inputs.iid.groups, inputs.iid.memberships);
+            live.mark_presumed(inputs.pending_evidence);
+            Some(live)
+        }
         Mode::Recovery => None,
     };
     let mut plan = PlanBuilder::with_draft_capacity(most_drafts(inputs, &base));
@@ -56,6 +58,7 @@ pub fn reconcile(inputs: &Inputs<'_>) -> Result<Plan, ReconcileError> {
     checks::history::dn_changes(&mut plan, &instances);
     checks::config::check(&mut plan, &instances);
     checks::inputs::check(&mut plan, inputs);
+    checks::pending::check(&mut plan, inputs);
     Ok(assembly::finish(plan, inputs, &instances))
 }
 

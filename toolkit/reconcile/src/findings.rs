@@ -6,6 +6,7 @@
 //! severities, are part of the plan contract (`dirsnap_plan::codes`).
 
 use crate::object_keys::iid_keys;
+use crate::pending::PendingEvidence;
 use crate::thresholds::{Counted, ThresholdCheck};
 use crate::users::matching::Ambiguity;
 use crate::users::recreated::AnchorChange;
@@ -405,6 +406,7 @@ pub(crate) fn recreated_pending_deletion(
     iid: &IidUser,
     keys: Keys,
     conflict: PendingConflict<'_>,
+    evidence: Option<&PendingEvidence>,
 ) -> Finding {
     let why = match conflict {
         PendingConflict::NewObject(AnchorChange {
@@ -447,7 +449,10 @@ pub(crate) fn recreated_pending_deletion(
             } else {
                 ""
             },
-        ),
+        ) + &evidence
+            .map(|e| format!(". Its pending deletion: it is {}", e.describe()))
+            .unwrap_or_default(),
+        confidence: evidence.map_or(Confidence::High, PendingEvidence::confidence),
         remediation: format!(
             "in IIJ ID Console, delete {} permanently (Users pending deletion → delete){}; the next sync then creates the new user. Check this user's Microsoft 365 findings first",
             iid.user_name,
@@ -474,6 +479,9 @@ pub(crate) enum RecreatedUser<'t> {
         old_guid: &'t str,
         iid: &'t IidUser,
         restored: bool,
+        /// Where the restored user's pending deletion comes from, when the live listing
+        /// lacks it.
+        evidence: Option<&'t PendingEvidence>,
     },
     /// Profile `recreated_live_user: update`: the user's anchors are rewritten in place.
     UpdatedInPlace { iid: &'t IidUser },
@@ -493,14 +501,18 @@ pub(crate) fn recreated_user(
             old_guid,
             iid,
             restored,
+            evidence,
         } => (
             format!(
-                "the AD account {} was recreated (objectGUID {} replaced {old_guid}), but nothing Directory Sync sends identifies the AD object, so the new account {} the IIJ ID user {} (id {}) and its Microsoft 365 linkage",
+                "the AD account {} was recreated (objectGUID {} replaced {old_guid}), but nothing Directory Sync sends identifies the AD object, so the new account {} the IIJ ID user {} (id {}{}) and its Microsoft 365 linkage",
                 user.dn,
                 user.object_guid,
                 if restored { "restores" } else { "continues as" },
                 iid.user_name,
-                iid.id
+                iid.id,
+                evidence
+                    .map(|e| format!(", {}", e.describe()))
+                    .unwrap_or_default()
             ),
             Severity::Info,
         ),
@@ -527,6 +539,12 @@ pub(crate) fn recreated_user(
             ),
             Confidence::Low,
         ),
+        RecreatedUser::Continues {
+            evidence: Some(e), ..
+        } => (
+            "confirm the recreation was intended; see this user's Microsoft 365 findings".into(),
+            e.confidence(),
+        ),
         _ => (
             "confirm the recreation was intended; see this user's Microsoft 365 findings".into(),
             Confidence::High,
@@ -550,6 +568,20 @@ pub(crate) fn recreated_user(
 // Microsoft 365 (precautions, "Recreating Active Directory Accounts When IDs Are Linked
 // with Microsoft 365")
 // ---------------------------------------------------------------------------------------
+
+/// A Microsoft 365 finding about a recreated user whose old IIJ ID user the live listing
+/// lacks: says where its pending deletion comes from, and is no surer than that.
+pub(crate) fn m365_old_user_pending(mut finding: Finding, evidence: &PendingEvidence) -> Finding {
+    finding.message = format!(
+        "{}. The old IIJ ID user is {}",
+        finding.message,
+        evidence.describe()
+    );
+    if evidence.confidence() == Confidence::Low {
+        finding.confidence = Confidence::Low;
+    }
+    finding
+}
 
 /// Whom a Microsoft 365 finding is about: the user's UPN (its userName) and AD keys.
 pub(crate) struct M365Subject<'t> {
@@ -957,31 +989,52 @@ fn about_request(code: &str, action: &Action) -> Finding {
     }
 }
 
-/// LIVE_NOT_FOUND: the object `action` targets is gone from the live tenant.
-pub(crate) fn live_target_not_found(action: &Action) -> Finding {
-    Finding {
-        message: format!(
-            "{} targets {} {} (id {}), which the cache has but the live tenant does not: the request will fail with 404",
+/// LIVE_NOT_FOUND: the object `action` targets is gone from the live tenant (`evidence`: or
+/// not listed, because it is pending deletion).
+pub(crate) fn live_target_not_found(
+    action: &Action,
+    evidence: Option<&PendingEvidence>,
+) -> Finding {
+    let name = action
+        .user_name
+        .clone()
+        .or(action.display_name.clone())
+        .unwrap_or_default();
+    let target = action.target.clone().unwrap_or_default();
+    let message = match evidence {
+        None => format!(
+            "{} targets {} {name} (id {target}), which the cache has but the live tenant does not: the request will fail with 404",
             action.op,
             action.resource.as_str(),
-            action
-                .user_name
-                .clone()
-                .or(action.display_name.clone())
-                .unwrap_or_default(),
-            action.target.clone().unwrap_or_default()
         ),
+        Some(e) => format!(
+            "{} targets {} {name} (id {target}), which the cache has but the live tenant does not list: it is {}. IIJ ID answers 404 for a pending user (assumption MK2) — unless a PATCH restores it, as assumption RC7 has it, in which case a PATCH request restores it with only the values it sends",
+            action.op,
+            action.resource.as_str(),
+            e.describe()
+        ),
+    };
+    Finding {
+        message,
         remediation: "run recovery mode (the cache is stale)".into(),
+        confidence: evidence.map_or(Confidence::High, PendingEvidence::confidence),
         ..about_request(codes::LIVE_NOT_FOUND, action)
     }
 }
 
 /// LIVE_NOT_FOUND: the member `member` (id `id`) of `action` is gone from the live tenant.
-pub(crate) fn live_member_not_found(action: &Action, member: &MemberRef, id: &str) -> Finding {
+pub(crate) fn live_member_not_found(
+    action: &Action,
+    member: &MemberRef,
+    id: &str,
+    evidence: Option<&PendingEvidence>,
+) -> Finding {
     Finding {
         message: format!(
-            "{} names the member {} (id {id}), which the live tenant no longer has: the request will fail",
-            action.op, member.display
+            "{} names the member {} (id {id}), which the live tenant no longer has{}: the request will fail",
+            action.op,
+            member.display,
+            hidden_pending(evidence)
         ),
         remediation: "run recovery mode (the cache is stale)".into(),
         ..about_request(codes::LIVE_NOT_FOUND, action)
@@ -990,21 +1043,90 @@ pub(crate) fn live_member_not_found(action: &Action, member: &MemberRef, id: &st
 
 /// LIVE_UNIQUENESS_CONFLICT: the live user `taken` already has the `attr` of the user
 /// `action` creates.
-pub(crate) fn live_user_taken(action: &Action, attr: &str, taken: &IidUser) -> Finding {
+pub(crate) fn live_user_taken(
+    action: &Action,
+    attr: &str,
+    taken: &IidUser,
+    evidence: Option<&PendingEvidence>,
+) -> Finding {
+    let pending = match evidence {
+        Some(e) => format!(", {}", e.describe()),
+        None if taken.pending_deletion => ", pending deletion".to_string(),
+        None => String::new(),
+    };
+    let remediation = if taken.pending_deletion {
+        "the user holding it is pending deletion: delete it for good in IIJ ID Console (Users pending deletion) if the new user should be created, after reading its Microsoft 365 findings; recovery mode reports it as RECREATED_PENDING_DELETION or restores it"
+    } else {
+        "run recovery mode, which matches existing users by externalId / userName instead of creating them"
+    };
     Finding {
         message: format!(
-            "create_user {} will fail with 409: the live tenant already has this {attr} on user {} (id {}{}), which the cache does not know",
+            "create_user {} will fail with 409: the live tenant already has this {attr} on user {} (id {}{pending}), which the cache does not know",
             action.user_name.clone().unwrap_or_default(),
             taken.user_name,
             taken.id,
-            if taken.pending_deletion {
-                ", pending deletion"
-            } else {
-                ""
-            }
         ),
-        remediation: "run recovery mode, which matches existing users by externalId / userName instead of creating them".into(),
+        remediation: remediation.into(),
+        confidence: evidence.map_or(Confidence::High, PendingEvidence::confidence),
         ..about_request(codes::LIVE_UNIQUENESS_CONFLICT, action)
+    }
+}
+
+/// ", which is presumed pending deletion (…) and hidden over SCIM" for a request about a user
+/// the live listing lacks because it is pending: IIJ ID answers 404 for it either way (MK2).
+fn hidden_pending(evidence: Option<&PendingEvidence>) -> String {
+    evidence
+        .map(|e| {
+            format!(
+                " (it is {}; IIJ ID hides a pending user over SCIM, assumption MK2)",
+                e.describe()
+            )
+        })
+        .unwrap_or_default()
+}
+
+// ---------------------------------------------------------------------------------------
+// Pending deletion the live listing cannot show
+// ---------------------------------------------------------------------------------------
+
+/// PENDING_DELETION_PRESUMED: the user `evidence` is about is pending deletion though the
+/// live listing lacks it.
+pub(crate) fn pending_deletion_presumed(evidence: &PendingEvidence) -> Finding {
+    let id = if evidence.id_known {
+        format!("id {}", evidence.id)
+    } else {
+        "SCIM id unknown".to_string()
+    };
+    let remediation = match (&evidence.source, evidence.id_known) {
+        (crate::pending::PendingSource::History { .. }, _) => format!(
+            "confirm in IIJ ID Console → Users pending deletion that {} is there; give that view as --pending-list (docs/pending-deletion.md) to make it certain, or to say it was deleted for good",
+            evidence.user_name
+        ),
+        (_, false) => format!(
+            "add {}'s id (IIJ ID Console shows it) to the list's id column: nothing can be sent to a user whose id is unknown, a restore included",
+            evidence.user_name
+        ),
+        (_, true) => "nothing: the findings about this user take the state into account".into(),
+    };
+    Finding {
+        keys: if evidence.id_known {
+            iid_keys(&evidence.id)
+        } else {
+            Keys::new()
+        },
+        message: format!(
+            "the IIJ ID user {} ({id}) is {}. While pending it keeps its login ID and externalId (assumption MK1): a create with either is refused (409), and its AD user back in scope is restored when userName and externalId match (lifecycle table)",
+            evidence.user_name,
+            evidence.describe()
+        ),
+        remediation,
+        confidence: evidence.confidence(),
+        ..about(
+            codes::PENDING_DELETION_PRESUMED,
+            Severity::Info,
+            None,
+            user_subject(&evidence.user_name),
+        )
     }
 }
 
@@ -1315,6 +1437,25 @@ pub(crate) mod skipped {
     use dirsnap_model::AdUser;
     use dirsnap_plan::{Keys, Resource, Skipped};
 
+    /// An AD user whose pending IIJ ID user `iid_name` would be restored, but whose SCIM id
+    /// the console's list does not give: nothing can be sent to it.
+    pub(crate) fn restore_id_unknown(
+        instance: &str,
+        user: &AdUser,
+        keys: Keys,
+        iid_name: &str,
+    ) -> Skipped {
+        Skipped {
+            resource: Resource::User,
+            instance: Some(instance.into()),
+            name: user.label().to_string(),
+            keys,
+            reason: format!(
+                "restore of {iid_name}: it is pending deletion per the console's list, which gives no id, so the restore cannot be addressed; add its id to the list (IIJ ID Console shows it) or restore it in the console"
+            ),
+        }
+    }
+
     /// An AD user that shares `attrs` with another AD object (DUPLICATE_KEY).
     pub(crate) fn duplicate_key(
         instance: &str,
@@ -1421,6 +1562,25 @@ pub(crate) mod skipped {
 
 /// The plan's notes: what was left out or assumed, for people.
 pub(crate) mod notes {
+    use crate::pending::DismissedPending;
+
+    /// A user history suggested as pending deletion, set aside.
+    pub(crate) fn pending_dismissed(d: &DismissedPending) -> String {
+        format!(
+            "the IIJ ID user {} (id {}) is not taken as pending deletion: {}",
+            d.user_name,
+            if d.id.is_empty() { "unknown" } else { &d.id },
+            d.why
+        )
+    }
+
+    /// How many more were set aside than are named.
+    pub(crate) fn pending_dismissed_more(count: usize) -> String {
+        format!(
+            "{count} more IIJ ID users earlier snapshots listed are not taken as pending deletion (deleted for good)"
+        )
+    }
+
     /// A note of the instance's mapping (`Mapper::notes`).
     pub(crate) fn mapping(instance: &str, note: &str) -> String {
         format!("instance {instance}: {note}")

@@ -3,6 +3,7 @@
 //! key in the common unique case, members as one flat array per snapshot.
 
 use crate::key::{EdgeRef, Edges, Key};
+use crate::pending::PendingEvidence;
 use dirsnap_model::{IidGroup, IidUser, MemberKind};
 use std::hash::{Hash, Hasher};
 
@@ -377,6 +378,10 @@ pub struct IidIndex<'a> {
     /// Each group's state digest, computed on first use: a group with members both added
     /// and removed has two actions, and hashing a group hashes all its member ids.
     pub group_digests: Vec<std::sync::OnceLock<String>>,
+    /// Users pending deletion that the live listing lacks (history, the console's list),
+    /// with where that comes from: hidden over SCIM (MK2), so never a request's answer.
+    /// Empty unless such evidence was given.
+    pub presumed: Map<u32, &'a PendingEvidence>,
 }
 
 struct UserMaps<'a> {
@@ -466,7 +471,29 @@ impl<'a> IidIndex<'a> {
                 .map(|_| std::sync::OnceLock::new())
                 .collect(),
             group_members,
+            presumed: map_with_capacity(0),
         }
+    }
+
+    /// Marks the users `evidence` is about: the rows with its ids that are pending deletion
+    /// (in normal mode's cache the same id may be an ordinary row, which stays unmarked).
+    pub fn mark_presumed(&mut self, evidence: &'a [PendingEvidence]) {
+        for e in evidence {
+            if let Some(row) = self.user_by_id(&e.id)
+                && self.user(row).is_some_and(|u| u.pending_deletion)
+            {
+                self.presumed.insert(row, e);
+            }
+        }
+    }
+
+    /// Where the pending-deletion state of user `row` comes from, when the live listing
+    /// lacks it (`None` for every other user, those the API lists as pending included).
+    pub fn presumed(&self, row: u32) -> Option<&'a PendingEvidence> {
+        if self.presumed.is_empty() {
+            return None;
+        }
+        self.presumed.get(&row).copied()
     }
 
     pub fn user_by_id(&self, id: &str) -> Option<u32> {

@@ -4,6 +4,7 @@
 
 use crate::error::ReconcileError;
 use crate::key::Edges;
+use crate::pending::{DismissedPending, PendingEvidence};
 use chrono::{DateTime, Utc};
 use dirsnap_config::DsConfig;
 use dirsnap_model::{AdGroup, AdUser, Filters, IidGroup, IidUser, M365User};
@@ -60,6 +61,12 @@ pub struct Inputs<'a> {
     /// Threshold categories explicitly allowed (`all` allows every one).
     pub allow_thresholds: Vec<String>,
     pub input_digests: Vec<InputDigest>,
+    /// Users pending deletion the live listing lacks (history, the console's list): one
+    /// entry per row the loader appended to `iid.users` (`pending::Presumption`). Empty
+    /// without such sources.
+    pub pending_evidence: &'a [PendingEvidence],
+    /// Users history suggested that something shows were deleted for good (plan notes).
+    pub pending_dismissed: &'a [DismissedPending],
 }
 
 /// Threshold categories (the keys under `dirsnap.thresholds`).

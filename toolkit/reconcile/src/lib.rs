@@ -21,6 +21,7 @@
 //! | user lifecycle (create, update, adopt, enable/disable, restore, recreated) | `users::lifecycle`, `users::recreated`, `users::actions` |
 //! | ownership conflicts, foreign deletes, orphan users | `ownership` |
 //! | Microsoft 365 linkage of recreated accounts | `m365` |
+//! | pending deletion the live listing cannot show (history, the console's list) | `pending` (pure, called by the loader), `checks::pending` |
 //! | groups: names, matching, create/rename, orphan deletes | `groups` |
 //! | group membership | `membership` |
 //! | normal-mode drift, DN changes, token expiry | `checks` |
@@ -49,6 +50,7 @@ mod membership;
 mod object_keys;
 mod ownership;
 mod par;
+pub mod pending;
 mod plan_builder;
 pub mod profile;
 mod raw_needs;

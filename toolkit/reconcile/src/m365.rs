@@ -22,8 +22,10 @@ use crate::index::{Map, map_with_capacity};
 use crate::instance::InstanceState;
 use crate::mapping::DesiredKeys;
 use crate::object_keys::ad_user_keys;
+use crate::pending::PendingEvidence;
 use crate::plan_builder::PlanBuilder;
 use dirsnap_model::{AdUser, IidUser, M365User};
+use dirsnap_plan::Finding;
 
 /// Microsoft 365 accounts by UPN.
 pub(crate) struct M365Index<'a> {
@@ -90,6 +92,8 @@ pub(crate) struct RecreatedAccount<'r> {
     pub blocked_by_sync: bool,
     /// The action the finding is about.
     pub action: Option<DraftId>,
+    /// Where the old user's pending deletion comes from, when the live listing lacks it.
+    pub pending: Option<&'r PendingEvidence>,
 }
 
 /// The recreated-account table for one recreated AD user (with `--m365`, or with profile
@@ -112,6 +116,14 @@ pub(crate) fn check_recreated(
     let new = linkage_of_keys(account.keys);
     let old = account.old.map(linkage_of_iid);
     let actions: Vec<DraftId> = account.action.into_iter().collect();
+    let pending = account.pending;
+    let mut add = |finding: Finding| {
+        let finding = match pending {
+            Some(e) => findings::m365_old_user_pending(finding, e),
+            None => finding,
+        };
+        plan.add_finding(finding, actions.clone());
+    };
     let subject = M365Subject {
         instance: inst.name(),
         upn: &upn,
@@ -125,7 +137,7 @@ pub(crate) fn check_recreated(
         } else {
             findings::m365_collision_inferred(subject, &old)
         };
-        plan.add_finding(finding, actions);
+        add(finding);
         return;
     };
     match m365.account(&upn) {
@@ -155,7 +167,7 @@ pub(crate) fn check_recreated(
             } else {
                 findings::m365_collision(subject, &blocked)
             };
-            plan.add_finding(finding, actions);
+            add(finding);
         }
         Some(_) => {}
         None => {
@@ -166,7 +178,7 @@ pub(crate) fn check_recreated(
                 }
                 _ => findings::m365_new_account(subject, deleted),
             };
-            plan.add_finding(finding, actions);
+            add(finding);
         }
     }
 }

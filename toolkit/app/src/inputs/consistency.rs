@@ -112,13 +112,14 @@ fn earlier(previous: &Named, current: &Named) -> Result<(), AppError> {
 /// Users a cache must share with the live tenant to be taken for the same tenant.
 const SAME_TENANT_SAMPLE: usize = 1000;
 
-/// `--previous-iid` must be the same tenant as `--iid`. The SCIM endpoint URL says nothing
+/// `--previous-iid` (or a `--history` snapshot: `flag`) must be the same tenant as `--iid`. The SCIM endpoint URL says nothing
 /// (every IIJ ID tenant is served at one URL; the token picks the tenant), but SCIM ids are
 /// stable: a cache none of whose first users is in the live tenant is another tenant's (or
 /// every user was deleted and created again, which no plan should be computed over either).
 pub(super) fn same_tenant(
     previous: &super::Read<super::IidRows>,
     live: &super::Read<super::IidRows>,
+    flag: &str,
 ) -> Result<(), AppError> {
     let sample: std::collections::HashSet<&str> = previous
         .rows
@@ -139,7 +140,7 @@ pub(super) fn same_tenant(
         return Ok(());
     }
     Err(disagree(format!(
-        "--previous-iid {} and --iid {} share no user (none of the first {} user ids of the cache is in the live tenant): they are snapshots of different tenants, and a normal-mode plan over them would be meaningless",
+        "{flag} {} and --iid {} share no user (none of the first {} user ids of the earlier snapshot is in the live tenant): they are snapshots of different tenants, and a plan over them would be meaningless",
         previous.path.display(),
         live.path.display(),
         sample.len()

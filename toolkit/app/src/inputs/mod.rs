@@ -7,6 +7,10 @@
 //! kind-check, digest, take an instance's config from a manifest and read the rows through
 //! the same functions ([`snapshot`], [`instance`]), so a rule about inputs is written once.
 //!
+//! Users pending deletion that the live listing cannot show (IIJ ID hides them over SCIM) come
+//! from earlier IID snapshots and the console's list ([`pending`]); they are appended to the
+//! live users, with their evidence beside them for the engine.
+//!
 //! Columns nothing will look at are not decoded: an AD snapshot is read without `raw` and
 //! without the columns its instance's mapping never binds, unless a filter is evaluated on
 //! the rows ([`dirsnap_reconcile::raw_needs`]).
@@ -14,12 +18,14 @@
 mod consistency;
 mod edges;
 mod instance;
+pub mod pending;
 mod recorded;
 mod rows;
 mod snapshot;
 mod sources;
 
 pub use edges::{EdgeRow, read_edges};
+pub use pending::{Pending, PendingListError, read_pending_list};
 pub use recorded::{check_recorded, from_plan, locate};
 pub use rows::{AdRows, IidRows};
 pub use snapshot::Read;
@@ -31,6 +37,15 @@ use dirsnap_model::M365User;
 use dirsnap_plan::InputRef;
 use dirsnap_plan::{InputDigest, Mode};
 use dirsnap_reconcile::{Inputs, Instance};
+use std::path::PathBuf;
+
+/// An input file as a plan records it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub path: PathBuf,
+    /// `sha256:` of a snapshot's `manifest.json`, or of a file's bytes.
+    pub digest: String,
+}
 
 /// One Directory Sync instance's inputs.
 #[derive(Debug)]
@@ -47,10 +62,13 @@ pub struct LoadedInstance {
 #[derive(Debug)]
 pub struct LoadedInputs {
     pub instances: Vec<LoadedInstance>,
-    /// The live tenant.
+    /// The live tenant; its users end with those [`Pending`] adds (pending deletion, not
+    /// listed).
     pub iid: Read<IidRows>,
     /// The state the last sync left (Directory Sync's cache).
     pub previous_iid: Option<Read<IidRows>>,
+    /// Users pending deletion the live listing lacks, and where that comes from.
+    pub pending: Pending,
     pub m365: Option<Read<Vec<M365User>>>,
     pub mode: Mode,
     pub as_of: DateTime<Utc>,
@@ -86,6 +104,8 @@ impl LoadedInputs {
             token_expires_at: self.token_expires_at,
             allow_thresholds: self.allow_thresholds.clone(),
             input_digests: self.input_digests.clone(),
+            pending_evidence: &self.pending.evidence,
+            pending_dismissed: &self.pending.dismissed,
         }
     }
 }

@@ -163,15 +163,46 @@ fn instance_config(
     checked_config(config_from_manifest(ad_path, ad_manifest, instance)?, entry)
 }
 
+/// The console's pending-deletion list the plan recorded, unchanged: its rows and digest.
+fn pending_list(
+    plan: &PlanDir,
+    e: &InputRef,
+) -> Result<(PathBuf, Vec<dirsnap_reconcile::pending::ConsoleRow>, String), AppError> {
+    let Some(path) = locate(&plan.dir, &e.path) else {
+        return Err(AppError::InputGone {
+            recorded: e.path.clone(),
+            what: describe(e),
+            manifest: manifest_path(plan),
+        });
+    };
+    let (rows, digest) = super::pending::read_pending_list(&path)?;
+    if digest != e.digest {
+        return Err(AppError::RecordedFileChanged {
+            path,
+            what: describe(e),
+            digest,
+            recorded: e.digest.clone(),
+        });
+    }
+    Ok((path, rows, digest))
+}
+
 /// Checks, before anything is applied, that every input the plan records is still there and
-/// unchanged (snapshot manifest digests; the config's digest), so a replay never ends with a
-/// verification that cannot run.
+/// unchanged (snapshot manifest digests; the config's digest; the pending list's bytes), so a
+/// replay never ends with a verification that cannot run.
 pub fn check_recorded(plan: &PlanDir, given: Option<&DsConfig>) -> Result<(), AppError> {
     for e in recorded_inputs(plan)? {
-        if e.kind != "config" {
-            check_snapshot(plan, &e)?;
-        } else if !in_manifest(&e) {
-            config_file(plan, &e, given)?;
+        match e.kind.as_str() {
+            "config" if !in_manifest(&e) => {
+                config_file(plan, &e, given)?;
+            }
+            "config" => {}
+            "pending_list" => {
+                pending_list(plan, &e)?;
+            }
+            _ => {
+                check_snapshot(plan, &e)?;
+            }
         }
     }
     Ok(())
@@ -224,8 +255,32 @@ pub fn from_plan(plan: &PlanDir, given: Option<&DsConfig>) -> Result<LoadedInput
             manifest: manifest_path(plan),
         });
     };
-    let iid = read_iid(iid)?;
+    let mut iid = read_iid(iid)?;
     let previous_iid = by_role("previous_iid").next().map(read_iid).transpose()?;
+    // The same presumption of pending deletion as the command line's, from the same files.
+    let mut history = Vec::new();
+    for e in by_role("history") {
+        let path = check_snapshot(plan, e)?;
+        history.push((path, format!("the {} recorded in the plan", describe(e))));
+    }
+    let list = by_role("pending_list")
+        .next()
+        .map(|e| pending_list(plan, e))
+        .transpose()?;
+    let pending = super::pending::presume(
+        &mut iid,
+        previous_iid.as_ref(),
+        &history,
+        list.as_ref()
+            .map(|(path, rows, digest)| (path.as_path(), rows.clone(), digest.clone())),
+        // The tenant's profile is --config's: the instance whose config is a file.
+        instances
+            .iter()
+            .find(|i| !i.config_source.ends_with("#config"))
+            .or(instances.first())
+            .is_some_and(|i| super::pending::listing_shows_pending(&i.config)),
+        true,
+    )?;
     let m365 = match by_role("m365").next() {
         Some(e) => {
             let (path, snap) = open(plan, e, SnapshotKind::M365)?;
@@ -237,6 +292,7 @@ pub fn from_plan(plan: &PlanDir, given: Option<&DsConfig>) -> Result<LoadedInput
         instances,
         iid,
         previous_iid,
+        pending,
         m365,
         mode: plan.plan.mode,
         as_of: plan.plan.as_of,

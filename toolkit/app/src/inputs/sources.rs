@@ -2,6 +2,7 @@
 //! `simulate` name, read for the engine.
 
 use super::instance::{config_from_manifest, instance_of};
+use super::pending;
 use super::snapshot::{self, Read};
 use super::{AdRows, LoadedInputs, LoadedInstance};
 use crate::error::AppError;
@@ -29,6 +30,11 @@ pub struct Sources {
     pub previous_iid: Option<PathBuf>,
     /// AD snapshots taken at the last sync, at most one per instance.
     pub previous_ad: Vec<PathBuf>,
+    /// `--history`: earlier IID snapshots (or folders of them): users they listed that the
+    /// live listing lacks are presumed pending deletion (`previous_iid` counts too).
+    pub history: Vec<PathBuf>,
+    /// `--pending-list`: the console's pending-deletion list (docs/pending-deletion.md).
+    pub pending_list: Option<PathBuf>,
     /// The instant the plan reasons at; default: when the newest AD snapshot was taken.
     pub as_of: Option<DateTime<Utc>>,
 }
@@ -133,8 +139,30 @@ pub fn from_sources(
         None => None,
     };
     if let Some(previous) = &previous_iid {
-        super::consistency::same_tenant(previous, &iid)?;
+        super::consistency::same_tenant(previous, &iid, "--previous-iid")?;
     }
+    let history = pending::history_snapshots(&src.history, iid.rows.taken_at)?;
+    pending::check_history_order(&history, iid.rows.taken_at, &src.iid)?;
+    let list = match &src.pending_list {
+        Some(p) => {
+            let (rows, digest) = pending::read_pending_list(p)?;
+            Some((p.as_path(), rows, digest))
+        }
+        None => None,
+    };
+    let mut iid = iid;
+    let history: Vec<(PathBuf, String)> = history
+        .into_iter()
+        .map(|p| (p, "--history".to_string()))
+        .collect();
+    let pending = pending::presume(
+        &mut iid,
+        previous_iid.as_ref(),
+        &history,
+        list,
+        pending::listing_shows_pending(&config),
+        need_iid_raw,
+    )?;
     let m365 = match &src.m365 {
         Some(p) => Some(snapshot::read_m365(
             p,
@@ -169,6 +197,7 @@ pub fn from_sources(
         instances,
         iid,
         previous_iid,
+        pending,
         m365,
         mode,
         as_of,
@@ -238,8 +267,8 @@ fn token_expiry(path: &Path) -> Result<Option<DateTime<Utc>>, AppError> {
 }
 
 /// The digests the plan carries and the references its manifest records, in the plan's
-/// order: each instance's AD (and previous AD), the tenant, the cache, Microsoft 365, then
-/// each instance's config.
+/// order: each instance's AD (and previous AD), the tenant, the cache, the history snapshots,
+/// the console's pending-deletion list, Microsoft 365, then each instance's config.
 fn record_inputs(loaded: &mut LoadedInputs) {
     let mut digests = Vec::new();
     let mut refs = Vec::new();
@@ -266,6 +295,12 @@ fn record_inputs(loaded: &mut LoadedInputs) {
     record("iid", "iid", None, &loaded.iid.path, &loaded.iid.digest);
     if let Some(p) = &loaded.previous_iid {
         record("iid", "previous_iid", None, &p.path, &p.digest);
+    }
+    for h in &loaded.pending.history {
+        record("iid", "history", None, &h.path, &h.digest);
+    }
+    if let Some(l) = &loaded.pending.list {
+        record("pending_list", "pending_list", None, &l.path, &l.digest);
     }
     if let Some(m) = &loaded.m365 {
         record("m365", "m365", None, &m.path, &m.digest);

@@ -96,12 +96,15 @@ pub async fn verify(
     let fresh_groups = read_objects(client, "Groups", &group_ids, concurrency)
         .await
         .map_err(scim)?;
+    // Users this plan put into pending deletion, and those it found pending though the
+    // listing lacked them: a 404 for either is pending deletion, not a deletion.
     let pending_deleted: BTreeSet<String> = plan
         .plan
         .actions
         .iter()
         .filter(|a| a.op == Op::PendingDeleteUser)
         .filter_map(|a| a.target.clone())
+        .chain(inputs.pending.evidence.iter().map(|e| e.id.clone()))
         .collect();
     inputs.iid.rows = overlay(
         &inputs.iid.rows,

@@ -15,6 +15,7 @@ use crate::ids::{DraftId, IidGroupRow, IidUserRow};
 use crate::index::{Ci, IidIndex};
 use crate::instance::InstanceState;
 use crate::mapping::{LazyJson, normalized};
+use crate::pending::PendingEvidence;
 use crate::plan_builder::{Draft, DraftFinding, PlanBuilder};
 use crate::scope;
 use dirsnap_model::IidUser;
@@ -48,7 +49,12 @@ fn user_drift(
             continue;
         };
         let instance = inst.name();
-        match live.user_by_id(&cached.id).and_then(|i| live.user(i)) {
+        // A user the live listing lacks but history or the console's list shows pending is
+        // as absent from the listing as any other (PENDING_DELETION_PRESUMED says why).
+        let live_row = live
+            .user_by_id(&cached.id)
+            .filter(|&i| live.presumed(i).is_none());
+        match live_row.and_then(|i| live.user(i)) {
             // Pending deletion in the cache and not listed live: IIJ ID hides such users
             // over SCIM (assumption MK2), so their absence says nothing.
             None if cached.pending_deletion => {}
@@ -76,8 +82,9 @@ fn users_created_outside(
     base: &IidIndex<'_>,
     live: &IidIndex<'_>,
 ) {
-    for live_user in live.users {
-        if base.user_by_id(&live_user.id).is_some() {
+    for (row, live_user) in live.users.iter().enumerate() {
+        // Presumed pending users were not created since the last sync: they are not listed.
+        if base.user_by_id(&live_user.id).is_some() || live.presumed(row as u32).is_some() {
             continue;
         }
         let Some(inst) = instances.iter().find(|i| {
@@ -119,10 +126,13 @@ fn group_drift(
         let Some(live_group) = live.group(live_row) else {
             continue;
         };
+        // As the tenant shows the group: without members the listing lacks because they are
+        // pending deletion (MK2).
         let member_ids = |index: &IidIndex<'_>, group: u32| -> BTreeSet<String> {
             index
                 .members(group)
                 .iter()
+                .filter(|u| index.presumed(**u).is_none())
                 .filter_map(|u| index.user(*u).map(|u| u.id.clone()))
                 .collect()
         };
@@ -195,19 +205,29 @@ fn request_checks(drafts: &[Draft], live: &IidIndex<'_>) -> Vec<DraftFinding> {
             finding,
             actions: vec![DraftId::new(index)],
         };
-        let gone = match (action.resource, action.target.as_deref()) {
-            (Resource::User, Some(target)) => live.user_by_id(target).is_none(),
-            (Resource::Group, Some(target)) => live.group_by_id(target).is_none(),
-            _ => false,
+        // A user pending deletion that the live listing lacks is hidden over SCIM (MK2):
+        // a request to it fails like one to a deleted user.
+        let user_visible = |id: &str| -> Result<(), Option<&PendingEvidence>> {
+            match live.user_by_id(id) {
+                None => Err(None),
+                Some(row) => live.presumed(row).map_or(Ok(()), |e| Err(Some(e))),
+            }
         };
-        if gone {
-            out.push(about(findings::live_target_not_found(action)));
+        let gone = match (action.resource, action.target.as_deref()) {
+            (Resource::User, Some(target)) => user_visible(target).err(),
+            (Resource::Group, Some(target)) => live.group_by_id(target).is_none().then_some(None),
+            _ => None,
+        };
+        if let Some(evidence) = gone {
+            out.push(about(findings::live_target_not_found(action, evidence)));
         }
         for (member, _) in &draft.members {
             if let Some(id) = &member.value
-                && live.user_by_id(id).is_none()
+                && let Err(evidence) = user_visible(id)
             {
-                out.push(about(findings::live_member_not_found(action, member, id)));
+                out.push(about(findings::live_member_not_found(
+                    action, member, id, evidence,
+                )));
             }
         }
         match action.op {
@@ -247,8 +267,14 @@ fn user_taken(action: &Action, live: &IidIndex<'_>) -> Vec<Finding> {
     [("userName", name_taken), ("externalId", external_id_taken)]
         .into_iter()
         .filter_map(|(attr, hits)| {
-            let taken = hits.first().and_then(|row| live.user(row))?;
-            Some(findings::live_user_taken(action, attr, taken))
+            let row = hits.first()?;
+            let taken = live.user(row)?;
+            Some(findings::live_user_taken(
+                action,
+                attr,
+                taken,
+                live.presumed(row),
+            ))
         })
         .collect()
 }

@@ -64,7 +64,20 @@ pub(crate) fn group_digest(base: &IidIndex<'_>, row: IidGroupRow) -> String {
         return String::new();
     };
     cell.get_or_init(|| {
-        let members = base.members(row.raw());
+        let all = base.members(row.raw());
+        // Members the live listing lacks because they are pending deletion are hidden in the
+        // group the replay re-reads too (MK2): the digest is of what the tenant shows.
+        let visible: Vec<u32>;
+        let members = if base.presumed.is_empty() {
+            all
+        } else {
+            visible = all
+                .iter()
+                .copied()
+                .filter(|&u| base.presumed(u).is_none())
+                .collect();
+            &visible
+        };
         let mut uuids: Vec<[u8; 16]> = Vec::new();
         for user in members {
             match base.user_keys.get(*user as usize) {

@@ -9,6 +9,7 @@ use crate::ids::DraftId;
 use crate::instance::InstanceState;
 use crate::mapping::{Attr, Desired, LazyJson, Mapper, normalized};
 use crate::object_keys::ad_user_keys;
+use crate::pending::PendingEvidence;
 use crate::plan_builder::{Draft, PlanBuilder};
 use dirsnap_model::{AdUser, IidUser};
 use dirsnap_plan::digest;
@@ -286,7 +287,13 @@ pub(crate) fn set_active(pair: &MatchedPair<'_>, desired: &Desired) -> Draft {
 /// restore_user: the pending IIJ ID user's AD user is in scope again and both userName and
 /// externalId match. Every managed attribute is written (Directory Sync overwrites the
 /// restored user with the AD values).
-pub(crate) fn restore_user(mapper: &Mapper, pair: &MatchedPair<'_>, desired: &Desired) -> Draft {
+/// `evidence`: where the pending deletion comes from, when the live listing lacks the user.
+pub(crate) fn restore_user(
+    mapper: &Mapper,
+    pair: &MatchedPair<'_>,
+    desired: &Desired,
+    evidence: Option<&PendingEvidence>,
+) -> Draft {
     let (user, iid) = (pair.user, pair.iid);
     let profile = &mapper.profile;
     let mut action = user_action(
@@ -300,6 +307,10 @@ pub(crate) fn restore_user(mapper: &Mapper, pair: &MatchedPair<'_>, desired: &De
     action.matched_by = Some(pair.by.into());
     action.rule = "restore".into();
     action.reason = "the AD user is in scope again and both userName and externalId match the user pending deletion; Directory Sync restores it and overwrites its attributes with the AD values".into();
+    if let Some(e) = evidence {
+        // The live listing cannot show a pending user: the reason says what the state rests on.
+        action.reason = format!("{} (the user is {})", action.reason, e.describe());
+    }
     let raw = LazyJson::new(&iid.raw);
     let mut operations = Vec::new();
     let mut changes = Vec::new();

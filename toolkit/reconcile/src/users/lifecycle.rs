@@ -293,6 +293,7 @@ fn create(
                 old: None,
                 blocked_by_sync: true,
                 action: Some(draft),
+                pending: None,
             },
         );
     } else if let Some(m365) = rules.m365 {
@@ -380,6 +381,7 @@ fn matched_user(
                     old: Some(matched.iid),
                     blocked_by_sync: false,
                     action: first_draft,
+                    pending: None,
                 },
             );
         }
@@ -393,6 +395,7 @@ fn matched_user(
                         old_guid,
                         iid: matched.iid,
                         restored: false,
+                        evidence: None,
                     },
                 ),
                 Vec::new(),
@@ -411,6 +414,8 @@ fn matched_user(
                         old: Some(matched.iid),
                         blocked_by_sync: !matched.iid.active,
                         action: first_draft,
+                        // A visible user: not pending.
+                        pending: None,
                     },
                 );
             }
@@ -464,7 +469,9 @@ fn update(
 /// The restore-from-pending-deletion rule (lifecycle table "Restore user", footnotes *1,
 /// *4): a user pending deletion whose AD user is in scope again is restored only if both
 /// userName and externalId match and it is the same AD object; otherwise Directory Sync
-/// errors on every run (RECREATED_PENDING_DELETION).
+/// errors on every run (RECREATED_PENDING_DELETION). When the live listing lacks the user
+/// (history, the console's list: `pending.rs`), every finding and the restore say where its
+/// state comes from, and a user whose SCIM id is unknown cannot be restored.
 fn pending_user(
     plan: &mut PlanBuilder,
     rules: &UserRules<'_, '_>,
@@ -474,6 +481,7 @@ fn pending_user(
     let inst = rules.inst;
     let instance = inst.name();
     let (user, iid) = (matched.user, matched.iid);
+    let evidence = rules.base.presumed(matched.row.raw());
     let names_match = desired
         .user_name
         .as_deref()
@@ -489,11 +497,21 @@ fn pending_user(
         (_, false) => PendingConflict::UserNameDiffers {
             new: desired.user_name.as_deref(),
         },
+        (_, true) if evidence.is_some_and(|e| !e.id_known) => {
+            plan.skip(findings::skipped::restore_id_unknown(
+                instance,
+                user,
+                ad_user_and_iid_keys(user, &iid.id),
+                &iid.user_name,
+            ));
+            return Decision::BLOCKED;
+        }
         (history, true) => {
             let draft = plan.add_draft(actions::restore_user(
                 &inst.mapper,
                 &matched.pair(instance),
                 desired,
+                evidence,
             ));
             if let Some(Recreation::History { old_guid }) = history {
                 plan.add_finding(
@@ -505,6 +523,7 @@ fn pending_user(
                             old_guid,
                             iid,
                             restored: true,
+                            evidence,
                         },
                     ),
                     Vec::new(),
@@ -518,6 +537,7 @@ fn pending_user(
                         old: Some(iid),
                         blocked_by_sync: true,
                         action: Some(draft),
+                        pending: evidence,
                     },
                 );
             }
@@ -531,6 +551,7 @@ fn pending_user(
             iid,
             ad_user_and_iid_keys(user, &iid.id),
             conflict,
+            evidence,
         ),
         Vec::new(),
     );
@@ -544,6 +565,7 @@ fn pending_user(
                 old: Some(iid),
                 blocked_by_sync: true,
                 action: None,
+                pending: evidence,
             },
         );
     }
@@ -583,6 +605,7 @@ fn replace_recreated(
             iid,
             ad_user_and_iid_keys(user, &iid.id),
             PendingConflict::OldUserDeletedByThisPlan(change),
+            None,
         ),
         vec![deletion],
     );
@@ -595,6 +618,7 @@ fn replace_recreated(
             old: Some(iid),
             blocked_by_sync: true,
             action: Some(deletion),
+            pending: None,
         },
     );
     Decision {

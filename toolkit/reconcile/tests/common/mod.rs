@@ -118,6 +118,9 @@ pub struct Run<'a> {
     pub as_of: DateTime<Utc>,
     pub allow: Vec<String>,
     pub token_expires_at: Option<DateTime<Utc>>,
+    /// Evidence for the presumed-pending rows `iid` ends with (`dirsnap_reconcile::pending`).
+    pub pending_evidence: &'a [dirsnap_reconcile::pending::PendingEvidence],
+    pub pending_dismissed: &'a [dirsnap_reconcile::pending::DismissedPending],
 }
 
 impl<'a> Run<'a> {
@@ -131,6 +134,8 @@ impl<'a> Run<'a> {
             as_of,
             allow: Vec::new(),
             token_expires_at: None,
+            pending_evidence: &[],
+            pending_dismissed: &[],
         }
     }
 
@@ -160,6 +165,8 @@ impl<'a> Run<'a> {
             token_expires_at: self.token_expires_at,
             allow_thresholds: self.allow.clone(),
             input_digests: Vec::new(),
+            pending_evidence: self.pending_evidence,
+            pending_dismissed: self.pending_dismissed,
         })
     }
 }

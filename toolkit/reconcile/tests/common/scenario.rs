@@ -66,10 +66,18 @@ pub fn run_file(path: &std::path::Path) -> Plan {
             config: i.config,
         })
         .collect();
-    let iid = sc.iid.build();
+    let mut iid = sc.iid.build();
     let prev = sc.previous_iid.as_ref().map(BuildIid::build);
+    let presumed = presume(&sc, &iid, prev.as_ref(), now);
+    // As the loader does: the presumed rows go after the live ones.
+    iid.users.extend(presumed.users.iter().cloned());
+    for e in &presumed.edges {
+        iid.edges.push(e.group.clone(), e.member.clone(), e.kind);
+    }
     let m365 = sc.m365.as_deref().map(m365_rows);
     let mut run = Run::new(&setups, &iid, now);
+    run.pending_evidence = &presumed.evidence;
+    run.pending_dismissed = &presumed.dismissed;
     run.previous_iid = prev.as_ref();
     run.m365 = m365.as_deref();
     run.mode = match sc.mode.as_deref() {
@@ -89,4 +97,58 @@ pub fn run_file(path: &std::path::Path) -> Plan {
         );
     }
     plan
+}
+
+/// The presumed-pending users of a scenario, as the loader derives them: the cache
+/// (`previous_iid`) and each `history` snapshot, then the console's list.
+fn presume(
+    sc: &dirsnap_harness::scenario::Scenario,
+    live: &Iid,
+    previous_iid: Option<&Iid>,
+    now: DateTime<Utc>,
+) -> dirsnap_reconcile::pending::Presumed {
+    use dirsnap_reconcile::pending::{ConsoleList, ConsoleRow, Presumption};
+    let history: Vec<(DateTime<Utc>, Iid)> = sc
+        .history
+        .iter()
+        .map(|h| (t(&h.taken_at), h.iid().build()))
+        .collect();
+    let rows: Option<Vec<ConsoleRow>> = sc.pending_list.as_ref().map(|rows| {
+        rows.iter()
+            .enumerate()
+            .map(|(i, r)| ConsoleRow {
+                line: i + 2,
+                user_name: r.user_name.clone(),
+                external_id: r
+                    .external_id
+                    .as_deref()
+                    .map(dirsnap_harness::scenario::value),
+                id: r.id.clone(),
+                deleted_at: r.deleted_at.as_deref().map(t),
+            })
+            .collect()
+    });
+    let mut p = Presumption::new(live.view());
+    if let Some(prev) = previous_iid {
+        p.add_history(
+            "previous-iid",
+            IidSnapshot {
+                taken_at: Some(now),
+                ..prev.view()
+            },
+        );
+    }
+    for (i, (at, h)) in history.iter().enumerate() {
+        p.add_history(
+            &format!("history-{i}"),
+            IidSnapshot {
+                taken_at: Some(*at),
+                ..h.view()
+            },
+        );
+    }
+    p.finish(rows.as_deref().map(|rows| ConsoleList {
+        file: "pending-list.csv",
+        rows,
+    }))
 }
