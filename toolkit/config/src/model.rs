@@ -903,26 +903,10 @@ fn nearest<'c>(key: &str, candidates: &[&'c str]) -> Option<&'c str> {
     let name = last(key);
     candidates
         .iter()
-        .map(|c| (edit_distance(&name, &last(c)), *c))
+        .map(|c| (strsim::levenshtein(&name, &last(c)), *c))
         .filter(|(d, c)| *d <= (last(c).len() / 3).max(2))
         .min()
         .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous[j] + usize::from(ca != *cb);
-            let insert = current[j] + 1;
-            let delete = previous[j + 1] + 1;
-            current.push(substitute.min(insert).min(delete));
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 fn filter_error(path: &Path, f: &Located<String>, language: &str, message: &str) -> ConfigError {
