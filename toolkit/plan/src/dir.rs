@@ -224,9 +224,7 @@ fn write_rendered(
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<(String, u64), PlanDirError> {
-    let mut f = File::create(path).map_err(io(path))?;
-    f.write_all(bytes).map_err(io(path))?;
-    f.sync_all().map_err(io(path))?;
+    dirsnap_durable::write_synced(path, bytes)?;
     Ok((hex::encode(Sha256::digest(bytes)), bytes.len() as u64))
 }
 
