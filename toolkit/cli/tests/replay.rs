@@ -223,6 +223,10 @@ fn dry_run_prints_requests_and_writes_nothing() {
     );
 }
 
+// Long enough that no temporary path (`/tmp/ci.YWT1`) or id can contain it by chance.
+const EXPIRING_TOKEN: &str = "expiring-token-4f1c9a";
+const FRESH_TOKEN: &str = "fresh-token-b27e05";
+
 #[test]
 fn token_expiry_stops_with_exit_4_and_a_new_token_resumes() {
     let tmp = tempfile::tempdir().unwrap();
@@ -230,11 +234,11 @@ fn token_expiry_stops_with_exit_4_and_a_new_token_resumes() {
     let n = reconcile(&fixture("iid"), &plan);
     let mock = Mock::start(
         &fixture("iid"),
-        &["T1", "T2"],
+        &[EXPIRING_TOKEN, FRESH_TOKEN],
         &["token-expiry-after=16"],
         &tmp.path().join("after"),
     );
-    let o = replay(&plan, &mock.url, "T1", &["--concurrency", "1"]);
+    let o = replay(&plan, &mock.url, EXPIRING_TOKEN, &["--concurrency", "1"]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(4), "{err}");
     assert!(err.contains("expired"), "{err}");
@@ -250,10 +254,13 @@ fn token_expiry_stops_with_exit_4_and_a_new_token_resumes() {
         "{err}"
     );
     assert!(err.contains("--allow-blocked"), "the same flags: {err}");
-    assert!(!err.contains("T1"), "the token never appears: {err}");
+    assert!(
+        !err.contains(EXPIRING_TOKEN),
+        "the token never appears: {err}"
+    );
     let partial = done_counts(&plan).len();
     assert!(partial > 0 && partial < n, "stopped halfway: {partial}/{n}");
-    let o = replay(&plan, &mock.url, "T2", &["--concurrency", "1"]);
+    let o = replay(&plan, &mock.url, FRESH_TOKEN, &["--concurrency", "1"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let done = done_counts(&plan);
     assert_eq!(done.len(), n);
