@@ -200,6 +200,11 @@ impl EdgeRef<'_> {
         }
     }
 
+    /// The member's UUID, when its key is one (nearly every member): no copy of a text key.
+    pub fn member_uuid(&self) -> Option<&[u8; 16]> {
+        (self.member.tag == TAG_UUID).then_some(&self.member.key)
+    }
+
     pub fn to_edge(&self) -> MemberEdge {
         MemberEdge {
             group: self.group.clone(),

@@ -72,11 +72,12 @@ pub(crate) fn plan_instance(
         .iter()
         .filter(|e| e.kind() == MemberKind::Group && group_row_by_key.contains_key(e.group))
         .count();
-    let pairs =
-        crate::index::parallel_resolve(ad.memberships, &group_row_by_key, |e| match e.kind() {
-            MemberKind::User => e.member().and_then(|m| inst.ad_user_by_key.get(&m)),
-            _ => None,
-        });
+    let pairs = crate::index::parallel_resolve(
+        ad.memberships,
+        &group_row_by_key,
+        &inst.ad_user_by_key,
+        |kind| kind == MemberKind::User,
+    );
     drop(group_row_by_key);
     // Per AD group row: its direct user members (AD user rows, sorted).
     let members_of = Lists::from_pairs(ad.groups.len(), &pairs);
