@@ -119,6 +119,47 @@ pub(crate) struct PathAccounts<'a> {
     pub no_account: usize,
 }
 
+impl<'a> PathAccounts<'a> {
+    /// Files the action `id` on the user `user_name`, whose account is `linked`.
+    fn add(
+        &mut self,
+        path: Path,
+        soft_deleted_reserves: bool,
+        user_name: &'a str,
+        linked: LinkedAccount<'a>,
+        id: DraftId,
+    ) {
+        match linked {
+            LinkedAccount::Live(account, by) => {
+                let line = LinkedAccountLine {
+                    user_name,
+                    account,
+                    by,
+                };
+                // accountEnabled unknown (a CSV without the column): counted as enabled, the
+                // state a user's account has while the user is.
+                let blocked_now = account.account_enabled == Some(false);
+                if blocked_now != path.blocks() {
+                    self.changed.push(line);
+                } else {
+                    self.unchanged.push(line);
+                }
+                self.linked_actions.push(id);
+            }
+            LinkedAccount::SoftDeleted(account, by) if !path.blocks() && soft_deleted_reserves => {
+                self.in_recycle_bin.push(LinkedAccountLine {
+                    user_name,
+                    account,
+                    by,
+                });
+                self.recycle_bin_actions.push(id);
+            }
+            // Nothing to block, or (M1 switched off) treated as absent.
+            LinkedAccount::SoftDeleted(..) | LinkedAccount::None => self.no_account += 1,
+        }
+    }
+}
+
 /// Adds the Microsoft 365 consequences of every disable, pending deletion, restore and enable
 /// in the plan so far.
 pub(crate) fn check(
@@ -179,54 +220,31 @@ pub(crate) fn check(
             continue;
         };
         let soft_deleted_reserves = profile.m365_soft_deleted_reserves;
-        let accounts = paths.entry((instance, path)).or_default();
         let linked = m365.linked(iid);
         reasons.push((id, reason_clause(path, soft_deleted_reserves, linked)));
-        match linked {
-            LinkedAccount::Live(account, by) => {
-                let line = LinkedAccountLine {
-                    user_name: &iid.user_name,
-                    account,
-                    by,
-                };
-                // accountEnabled unknown (the CSV had no column for it): counted as
-                // enabled, the state a user's account has while the user is.
-                let blocked_now = account.account_enabled == Some(false);
-                if blocked_now != path.blocks() {
-                    accounts.changed.push(line);
-                } else {
-                    accounts.unchanged.push(line);
-                }
-                accounts.linked_actions.push(id);
-            }
-            LinkedAccount::SoftDeleted(account, by) if !path.blocks() && soft_deleted_reserves => {
-                accounts.in_recycle_bin.push(LinkedAccountLine {
-                    user_name: &iid.user_name,
-                    account,
-                    by,
-                });
-                accounts.recycle_bin_actions.push(id);
-            }
-            LinkedAccount::SoftDeleted(..) | LinkedAccount::None => accounts.no_account += 1,
-        }
+        paths.entry((instance, path)).or_default().add(
+            path,
+            soft_deleted_reserves,
+            &iid.user_name,
+            linked,
+            id,
+        );
     }
     for (id, clause) in reasons {
         if let Some(draft) = plan.draft_mut(id) {
             draft.action.reason.push_str(&clause);
         }
     }
-    for ((instance, path), accounts) in paths {
+    for ((instance, path), mut accounts) in paths {
         let name = instances[instance].name();
-        if !accounts.changed.is_empty() || !accounts.unchanged.is_empty() {
-            plan.add_finding(
-                findings::m365_accounts(name, path, &accounts),
-                accounts.linked_actions.clone(),
-            );
+        if !accounts.linked_actions.is_empty() {
+            let actions = std::mem::take(&mut accounts.linked_actions);
+            plan.add_finding(findings::m365_accounts(name, path, &accounts), actions);
         }
         if !accounts.in_recycle_bin.is_empty() {
             plan.add_finding(
                 findings::m365_accounts_in_recycle_bin(name, path, &accounts.in_recycle_bin),
-                accounts.recycle_bin_actions.clone(),
+                accounts.recycle_bin_actions,
             );
         }
     }
