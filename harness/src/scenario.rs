@@ -321,6 +321,9 @@ pub struct M365Spec {
     pub immutable_id: Option<String>,
     #[serde(default)]
     pub deleted: bool,
+    /// The SKUs assigned to the account.
+    #[serde(default)]
+    pub licenses: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, Default, Clone)]
@@ -662,6 +665,7 @@ pub fn m365_rows(specs: &[M365Spec]) -> Vec<M365User> {
             immutable_id: m.immutable_id.as_deref().map(value),
             immutable_id_known: true,
             deleted: m.deleted,
+            licenses: m.licenses.clone(),
             ..M365User::default()
         })
         .collect()

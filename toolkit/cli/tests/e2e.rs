@@ -714,6 +714,99 @@ fn two_domains_converge_on_the_mock_and_each_ad_change_has_its_documented_outcom
     // Two AD groups named Shared: neither is synchronized, IIJ ID's Shared is left alone.
     assert!(p3.finding("GROUP_NAME_COLLISION", "Shared"), "{show}");
     assert!(!p3.ops().iter().any(|o| o.1 == "Shared"), "{show}");
+    // Microsoft 365 (issue 19): IIJ ID blocks the account of a user Directory Sync disables
+    // or puts into pending deletion and deactivates its licences (precautions' footnote).
+    // Without --m365 the plan says so for bob's disable and carol's deletion, unverified
+    // (RC6); dave's deletion has its own recreated-account check.
+    let unverified = p3.doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "M365_LINKAGE_UNVERIFIED")
+        .unwrap_or_else(|| panic!("{show}"))
+        .clone();
+    assert_eq!(unverified["confidence"], "low", "{unverified}");
+    assert!(
+        unverified["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("this plan disables 1 user, puts 1 user into pending deletion."),
+        "{unverified}"
+    );
+    assert_eq!(
+        unverified["actions"].as_array().unwrap().len(),
+        2,
+        "{unverified}"
+    );
+    // With the admin center's export of Microsoft 365 (bob and carol licensed, enabled), read
+    // by `dirsnap export m365 --from-csv`: each account is named with its licences, and the
+    // actions' reasons say what happens to it.
+    let csv = d.join("m365-users.csv");
+    std::fs::write(
+        &csv,
+        "User principal name,Object Id,Block credential,Licenses\n\
+         bob@e2ea.example,0b0b0b0b-0000-4000-8000-00000000000b,False,Microsoft 365 E3\n\
+         carol@e2ea.example,0c0c0c0c-0000-4000-8000-00000000000c,False,Microsoft 365 E3+Microsoft Teams Exploratory\n",
+    )
+    .unwrap();
+    let o = run(
+        &[
+            "export",
+            "m365",
+            "--from-csv",
+            csv.to_str().unwrap(),
+            "--out",
+            snap("m365").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", say(&o));
+    let p3m = reconcile_with(
+        &cfg_a,
+        &[&snap("a2"), &snap("b2")],
+        &[&snap("a1"), &snap("b1")],
+        &snap("iid2"),
+        &snap("plan3-m365"),
+        &["--m365", snap("m365").to_str().unwrap()],
+    );
+    let show_m = p3m.show();
+    let blocked = |subject: &str| -> String {
+        p3m.doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["code"] == "M365_ACCOUNTS_BLOCKED" && f["subject"] == subject)
+            .and_then(|f| f["message"].as_str())
+            .unwrap_or_else(|| panic!("no M365_ACCOUNTS_BLOCKED {subject}: {show_m}"))
+            .to_string()
+    };
+    let bob_blocked = blocked("m365 disable_user");
+    assert!(
+        bob_blocked.contains(
+            "bob@e2ea.example (id 0b0b0b0b-0000-4000-8000-00000000000b, by UPN; licences Microsoft 365 E3)"
+        ),
+        "{bob_blocked}"
+    );
+    assert!(
+        blocked("m365 pending_delete_user").contains(
+            "carol@e2ea.example (id 0c0c0c0c-0000-4000-8000-00000000000c, by UPN; licences Microsoft 365 E3, Microsoft Teams Exploratory)"
+        ),
+        "{show_m}"
+    );
+    let bob_reason = p3m.doc["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["op"] == "disable_user" && a["userName"] == "bob@e2ea.example")
+        .and_then(|a| a["reason"].as_str())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        bob_reason.contains("; Microsoft 365: IIJ ID blocks the linked account bob@e2ea.example"),
+        "{bob_reason}"
+    );
+    assert!(!p3m.finding("M365_LINKAGE_UNVERIFIED", "m365"), "{show_m}");
+    assert_eq!(p3m.ops(), p3.ops(), "Microsoft 365 changes no action");
     // Error findings block the plan (exit 3); it is still applied for the rest.
     assert_eq!(p3.code, Some(3), "{show}");
     replay(&p3, &cfg_a, &url, &["--allow-blocked"]);

@@ -105,6 +105,7 @@ pub const PROFILE_KEYS: &[(&str, &str)] = &[
     ("recreated_live_user", "engine"),
     ("m365_linkage", "engine"),
     ("m365_soft_deleted_reserves", "engine"),
+    ("m365_enable_unblocks", "engine"),
     ("restore_method", "engine, mock"),
     ("pending_delete_method", "engine"),
     ("attribute_paths", "engine"),
@@ -158,6 +159,8 @@ pub struct ProfileSettings {
     pub m365_linkage: Option<bool>,
     /// M1: a soft-deleted Microsoft 365 account keeps its UPN and immutableId reserved.
     pub m365_soft_deleted_reserves: Option<bool>,
+    /// M2: enabling an IIJ ID user unblocks its Microsoft 365 account.
+    pub m365_enable_unblocks: Option<bool>,
     /// RC7: `Some(None)` is an explicit `null`: the tenant cannot restore over SCIM (the
     /// mock's RFC behaviour).
     pub restore_method: Option<Option<RestoreMethod>>,
@@ -306,6 +309,7 @@ impl ProfileSettings {
             }
             "m365_linkage" => self.m365_linkage = Some(boolean()?),
             "m365_soft_deleted_reserves" => self.m365_soft_deleted_reserves = Some(boolean()?),
+            "m365_enable_unblocks" => self.m365_enable_unblocks = Some(boolean()?),
             "restore_method" => {
                 self.restore_method = Some(
                     match value.as_str().map(str::to_ascii_uppercase).as_deref() {

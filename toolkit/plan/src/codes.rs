@@ -7,6 +7,10 @@ use crate::finding::Severity;
 pub const M365_RECREATE_COLLISION: &str = "M365_RECREATE_COLLISION";
 pub const M365_RECREATE_UNBLOCK: &str = "M365_RECREATE_UNBLOCK";
 pub const M365_RECREATE_NEW_ACCOUNT: &str = "M365_RECREATE_NEW_ACCOUNT";
+pub const M365_ACCOUNTS_BLOCKED: &str = "M365_ACCOUNTS_BLOCKED";
+pub const M365_ACCOUNTS_UNBLOCKED: &str = "M365_ACCOUNTS_UNBLOCKED";
+pub const M365_ACCOUNT_IN_RECYCLE_BIN: &str = "M365_ACCOUNT_IN_RECYCLE_BIN";
+pub const M365_LINKAGE_UNVERIFIED: &str = "M365_LINKAGE_UNVERIFIED";
 pub const RECREATED_PENDING_DELETION: &str = "RECREATED_PENDING_DELETION";
 pub const RECREATED_USER: &str = "RECREATED_USER";
 pub const GROUP_NAME_COLLISION: &str = "GROUP_NAME_COLLISION";
@@ -50,6 +54,26 @@ pub const CATALOG: &[(&str, Severity, &str)] = &[
         M365_RECREATE_NEW_ACCOUNT,
         Severity::Info,
         "recreated AD user and no Microsoft 365 account with its UPN: a new account will be created",
+    ),
+    (
+        M365_ACCOUNTS_BLOCKED,
+        Severity::Info,
+        "users this plan disables or puts into pending deletion have linked Microsoft 365 accounts: IIJ ID blocks them and deactivates their licences (one finding per instance and op)",
+    ),
+    (
+        M365_ACCOUNTS_UNBLOCKED,
+        Severity::Info,
+        "users this plan restores or enables have blocked Microsoft 365 accounts: IIJ ID unblocks them (one finding per instance and op)",
+    ),
+    (
+        M365_ACCOUNT_IN_RECYCLE_BIN,
+        Severity::Warning,
+        "users this plan restores or enables have a soft-deleted Microsoft 365 account: it cannot be unblocked until restored in Microsoft 365",
+    ),
+    (
+        M365_LINKAGE_UNVERIFIED,
+        Severity::Info,
+        "this plan disables, deletes, restores or enables users and no Microsoft 365 snapshot says what that does to their accounts and licences",
     ),
     (
         RECREATED_PENDING_DELETION,

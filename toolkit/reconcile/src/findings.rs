@@ -5,6 +5,9 @@
 //! action) stay with the rule that plans the action. The codes themselves, with their usual
 //! severities, are part of the plan contract (`dirsnap_plan::codes`).
 
+use crate::index::eq_ci;
+use crate::m365::LinkedBy;
+use crate::m365_lifecycle::{LinkedAccountLine, Path, PathAccounts, PathCounts};
 use crate::object_keys::iid_keys;
 use crate::pending::PendingEvidence;
 use crate::thresholds::{Counted, ThresholdCheck};
@@ -772,6 +775,239 @@ pub(crate) fn m365_new_user_collides(subject: M365Subject<'_>, account: &M365Use
         ),
         remediation: "permanently delete the blocked Microsoft 365 account, or give the AD account the old linkage ID".into(),
         ..subject.finding(codes::M365_RECREATE_COLLISION, Severity::Error)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Microsoft 365 consequences of disable, pending deletion, restore and enable
+// (m365_lifecycle.rs; precautions' footnote, admj/16877844, assumptions M1-M4)
+// ---------------------------------------------------------------------------------------
+
+/// How many accounts a Microsoft 365 finding names before it counts the rest: a run that
+/// disables 20,000 users gets one readable finding; each action's reason names its own.
+const M365_LISTED: usize = 20;
+
+/// An account's licences, for a message.
+pub(crate) fn licences_text(account: &M365User) -> String {
+    if account.licenses.is_empty() {
+        "no licences".into()
+    } else {
+        format!("licences {}", account.licenses.join(", "))
+    }
+}
+
+fn linked_account_text(line: &LinkedAccountLine<'_>) -> String {
+    let account = line.account;
+    let whose = if eq_ci(line.user_name, &account.user_principal_name) {
+        String::new()
+    } else {
+        format!("{}: ", line.user_name)
+    };
+    let by = match line.by {
+        LinkedBy::ImmutableId => "by immutableId",
+        LinkedBy::Upn => "by UPN",
+    };
+    let deleted = match (account.deleted, account.deleted_at) {
+        (true, Some(at)) => format!(", deleted {}", at.to_rfc3339()),
+        _ => String::new(),
+    };
+    format!(
+        "{whose}{} (id {}, {by}; {}{deleted})",
+        account.user_principal_name,
+        account.id,
+        licences_text(account)
+    )
+}
+
+/// `lines` as a list, the first [`M365_LISTED`] named and the rest counted.
+fn linked_accounts_text(lines: &[LinkedAccountLine<'_>]) -> String {
+    let mut text = lines
+        .iter()
+        .take(M365_LISTED)
+        .map(linked_account_text)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if lines.len() > M365_LISTED {
+        text.push_str(&format!(
+            "; … and {} more (each action's reason names its account)",
+            lines.len() - M365_LISTED
+        ));
+    }
+    text
+}
+
+fn users(n: usize) -> String {
+    if n == 1 {
+        "1 user".into()
+    } else {
+        format!("{n} users")
+    }
+}
+
+/// What the plan does to the users of `path`, short (`… more users it disables`).
+fn path_verb(path: Path) -> &'static str {
+    match path {
+        Path::Disable => "disables",
+        Path::PendingDeletion => "puts into pending deletion",
+        Path::Restore => "restores",
+        Path::Enable => "enables",
+    }
+}
+
+/// What the plan does to `who` on `path` (`puts 3 users into pending deletion`).
+fn path_phrase(path: Path, who: &str) -> String {
+    match path {
+        Path::Disable => format!("disables {who}"),
+        Path::PendingDeletion => format!("puts {who} into pending deletion"),
+        Path::Restore => format!("restores {who} from pending deletion"),
+        Path::Enable => format!("enables {who}"),
+    }
+}
+
+/// What IIJ ID does to the Microsoft 365 account on `path`, and the source.
+fn path_rule(path: Path) -> &'static str {
+    match path {
+        Path::Disable | Path::PendingDeletion => {
+            "when Directory Sync disables an IIJ ID user or puts it into pending deletion, IIJ ID blocks its Microsoft 365 account and deactivates its licences (precautions, footnote to the Microsoft 365 table)"
+        }
+        Path::Restore => {
+            "restoring an IIJ ID user from pending deletion unblocks its Microsoft 365 account (admj/16877844)"
+        }
+        Path::Enable => {
+            "IIJ ID's linkage writes the user's enabled state to the account's accountEnabled (faq/19644093; assumption M2), so enabling the user unblocks its Microsoft 365 account"
+        }
+    }
+}
+
+fn m365_path_subject(path: Path) -> String {
+    format!("m365 {}", path.op())
+}
+
+/// M365_ACCOUNTS_BLOCKED / M365_ACCOUNTS_UNBLOCKED: the linked accounts of the users one op
+/// of this plan acts on, in one finding per instance and op.
+pub(crate) fn m365_accounts(instance: &str, path: Path, accounts: &PathAccounts<'_>) -> Finding {
+    let code = if path.blocks() {
+        codes::M365_ACCOUNTS_BLOCKED
+    } else {
+        codes::M365_ACCOUNTS_UNBLOCKED
+    };
+    let linked = accounts.changed.len() + accounts.unchanged.len();
+    let mut message = format!(
+        "this plan {}; {}.",
+        path_phrase(
+            path,
+            &format!("{} with a linked Microsoft 365 account", users(linked))
+        ),
+        path_rule(path)
+    );
+    let (changed, unchanged) = if path.blocks() {
+        ("Blocked, licences deactivated", "Already blocked")
+    } else {
+        ("Unblocked", "Already enabled")
+    };
+    if !accounts.changed.is_empty() {
+        message.push_str(&format!(
+            " {changed} ({}): {}.",
+            accounts.changed.len(),
+            linked_accounts_text(&accounts.changed)
+        ));
+    }
+    if !accounts.unchanged.is_empty() {
+        message.push_str(&format!(
+            " {unchanged} ({}): {}.",
+            accounts.unchanged.len(),
+            linked_accounts_text(&accounts.unchanged)
+        ));
+    }
+    if !path.blocks() && !accounts.changed.is_empty() {
+        message.push_str(" Whether IIJ ID assigns again the licences it deactivated is not documented (assumption M3): the licences named are those the account has now.");
+    }
+    if accounts.no_account > 0 {
+        let (more, has) = if accounts.no_account == 1 {
+            ("1 more user".to_string(), "has")
+        } else {
+            (format!("{} more users", accounts.no_account), "have")
+        };
+        message.push_str(&format!(
+            " {more} it {} {has} no Microsoft 365 account (none has the linkage ID as immutableId or the userName as UPN){}.",
+            path_verb(path),
+            if path.blocks() {
+                ": nothing changes there"
+            } else {
+                ": what IIJ ID's linkage does for them is not documented"
+            }
+        ));
+    }
+    let remediation = if path.blocks() {
+        "confirm these users are meant to lose Microsoft 365 (sign-in blocked; with the licences deactivated their mailbox, OneDrive and Teams are out of their reach); each action's reason names its user's account and licences"
+    } else {
+        "after the sync, check in the Microsoft 365 admin center that these accounts are unblocked and have the licences their users need; each action's reason names its user's account"
+    };
+    Finding {
+        message,
+        remediation: remediation.into(),
+        ..about(
+            code,
+            Severity::Info,
+            Some(instance),
+            m365_path_subject(path),
+        )
+    }
+}
+
+/// M365_ACCOUNT_IN_RECYCLE_BIN: users this plan restores or enables whose only Microsoft 365
+/// account is soft-deleted (assumption M1).
+pub(crate) fn m365_accounts_in_recycle_bin(
+    instance: &str,
+    path: Path,
+    lines: &[LinkedAccountLine<'_>],
+) -> Finding {
+    Finding {
+        message: format!(
+            "this plan {}, in the recycle bin: {}. Normally {}; but a deleted account cannot be unblocked, and Entra ID keeps its userPrincipalName and immutableId reserved until it is deleted for good (assumption M1), so the user gets no Microsoft 365 access and IIJ ID's linkage fails until the account is restored or deleted for good",
+            path_phrase(
+                path,
+                &format!(
+                    "{} whose Microsoft 365 account is soft-deleted",
+                    users(lines.len())
+                )
+            ),
+            linked_accounts_text(lines),
+            path_rule(path)
+        ),
+        remediation: "if the account is this person's, restore it before the sync (Microsoft 365 admin center → Users → Deleted users → Restore); otherwise delete it permanently so that the linkage can create a new one; dirsnap.profile.m365_soft_deleted_reserves: false treats it as absent".into(),
+        confidence: Confidence::Low,
+        ..about(
+            codes::M365_ACCOUNT_IN_RECYCLE_BIN,
+            Severity::Warning,
+            Some(instance),
+            m365_path_subject(path),
+        )
+    }
+}
+
+/// M365_LINKAGE_UNVERIFIED: without a Microsoft 365 snapshot, what the plan's disables,
+/// pending deletions, restores and enables do to Microsoft 365 (profile `m365_linkage`, RC6).
+pub(crate) fn m365_linkage_unverified(instance: &str, counts: &PathCounts) -> Finding {
+    let done = Path::ALL
+        .iter()
+        .zip(&counts.by_path)
+        .filter(|(_, actions)| !actions.is_empty())
+        .map(|(path, actions)| path_phrase(*path, &users(actions.len())))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Finding {
+        message: format!(
+            "this plan {done}. If this tenant links IIJ ID users to Microsoft 365 (dirsnap.profile.m365_linkage, assumption RC6), IIJ ID blocks the Microsoft 365 account of each user Directory Sync disables or puts into pending deletion and deactivates its licences (precautions, footnote to the Microsoft 365 table), and unblocks the account of each user it restores (admj/16877844) or enables (assumption M2). Which accounts and licences that touches is unverified: no Microsoft 365 snapshot (--m365) was given"
+        ),
+        remediation: "export Microsoft 365 (`dirsnap export m365`) and reconcile with --m365 to see each user's account, its state and licences; set dirsnap.profile.m365_linkage: false if this tenant does not link users to Microsoft 365".into(),
+        confidence: Confidence::Low,
+        ..about(
+            codes::M365_LINKAGE_UNVERIFIED,
+            Severity::Info,
+            Some(instance),
+            "m365 linkage".into(),
+        )
     }
 }
 

@@ -21,6 +21,7 @@
 //! | user lifecycle (create, update, adopt, enable/disable, restore, recreated) | `users::lifecycle`, `users::recreated`, `users::actions` |
 //! | ownership conflicts, foreign deletes, orphan users | `ownership` |
 //! | Microsoft 365 linkage of recreated accounts | `m365` |
+//! | Microsoft 365 accounts of disabled, deleted, restored and enabled users | `m365_lifecycle` |
 //! | pending deletion the live listing cannot show (history, the console's list) | `pending` (pure, called by the loader), `checks::pending` |
 //! | groups: names, matching, create/rename, orphan deletes | `groups` |
 //! | group membership | `membership` |
@@ -45,6 +46,7 @@ mod inputs;
 mod instance;
 mod key;
 mod m365;
+mod m365_lifecycle;
 pub mod mapping;
 mod membership;
 mod object_keys;

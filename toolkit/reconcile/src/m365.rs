@@ -27,9 +27,29 @@ use crate::plan_builder::PlanBuilder;
 use dirsnap_model::{AdUser, IidUser, M365User};
 use dirsnap_plan::Finding;
 
-/// Microsoft 365 accounts by UPN.
+/// Microsoft 365 accounts by UPN and by immutableId.
 pub(crate) struct M365Index<'a> {
     by_upn: Map<String, Vec<&'a M365User>>,
+    /// Only accounts whose immutableId the source knows and that have one.
+    by_immutable_id: Map<&'a str, Vec<&'a M365User>>,
+}
+
+/// How an IIJ ID user's Microsoft 365 account was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LinkedBy {
+    /// Its immutableId is the IIJ ID user's linkage ID.
+    ImmutableId,
+    /// Its UPN is the IIJ ID user's userName (RC8) and no other immutableId says otherwise.
+    Upn,
+}
+
+/// The Microsoft 365 account IIJ ID's linkage ties an IIJ ID user to (assumption M4).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum LinkedAccount<'a> {
+    Live(&'a M365User, LinkedBy),
+    /// Only a soft-deleted account (in the recycle bin) is the user's.
+    SoftDeleted(&'a M365User, LinkedBy),
+    None,
 }
 
 impl<'a> M365Index<'a> {
@@ -41,11 +61,53 @@ impl<'a> M365Index<'a> {
                 .or_default()
                 .push(user);
         }
-        for accounts in by_upn.values_mut() {
-            // Live accounts before soft-deleted ones, then by id: deterministic.
+        let mut by_immutable_id: Map<&'a str, Vec<&'a M365User>> = map_with_capacity(0);
+        for user in users.iter().filter(|u| u.immutable_id_known) {
+            if let Some(id) = user.immutable_id.as_deref().filter(|id| !id.is_empty()) {
+                by_immutable_id.entry(id).or_default().push(user);
+            }
+        }
+        // Live accounts before soft-deleted ones, then by id: deterministic.
+        for accounts in by_upn.values_mut().chain(by_immutable_id.values_mut()) {
             accounts.sort_by(|a, b| (a.deleted, &a.id).cmp(&(b.deleted, &b.id)));
         }
-        M365Index { by_upn }
+        M365Index {
+            by_upn,
+            by_immutable_id,
+        }
+    }
+
+    /// The account IIJ ID's linkage ties `iid` to (assumption M4): the one whose immutableId
+    /// is the user's linkage ID (adm/17404058: IIJ ID derives the immutableId from it), else
+    /// the one with its userName as UPN (RC8) unless that account carries another known
+    /// immutableId (then it belongs to someone else). Live accounts before soft-deleted ones.
+    pub(crate) fn linked(&self, iid: &IidUser) -> LinkedAccount<'a> {
+        let linkage = linkage_of_iid(iid);
+        if let Some(account) = self
+            .by_immutable_id
+            .get(linkage.as_str())
+            .and_then(|accounts| accounts.first())
+        {
+            return if account.deleted {
+                LinkedAccount::SoftDeleted(account, LinkedBy::ImmutableId)
+            } else {
+                LinkedAccount::Live(account, LinkedBy::ImmutableId)
+            };
+        }
+        let is_this_users = |account: &&M365User| {
+            !account.immutable_id_known
+                || account
+                    .immutable_id
+                    .as_deref()
+                    .is_none_or(|id| id.is_empty() || id == linkage)
+        };
+        if let Some(account) = self.account(&iid.user_name).filter(is_this_users) {
+            return LinkedAccount::Live(account, LinkedBy::Upn);
+        }
+        if let Some(account) = self.deleted_account(&iid.user_name).filter(is_this_users) {
+            return LinkedAccount::SoftDeleted(account, LinkedBy::Upn);
+        }
+        LinkedAccount::None
     }
 
     /// The live (not soft-deleted) account with this UPN.

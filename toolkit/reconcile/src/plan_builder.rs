@@ -89,6 +89,16 @@ impl PlanBuilder {
         self.drafts.get(id.index())
     }
 
+    /// A draft to amend (a later pass adding to its reason).
+    pub(crate) fn draft_mut(&mut self, id: DraftId) -> Option<&mut Draft> {
+        self.drafts.get_mut(id.index())
+    }
+
+    /// The findings added so far.
+    pub(crate) fn findings(&self) -> &[DraftFinding] {
+        &self.findings
+    }
+
     /// Adds a finding about the actions `actions` (none: about the subject only).
     pub(crate) fn add_finding(&mut self, finding: Finding, actions: Vec<DraftId>) {
         self.findings.push(DraftFinding { finding, actions });

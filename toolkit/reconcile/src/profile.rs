@@ -34,6 +34,9 @@ pub struct Profile {
     /// M1: a soft-deleted Microsoft 365 account (recycle bin) keeps its userPrincipalName
     /// and immutableId reserved, so linkage to its UPN fails until it is deleted for good.
     pub m365_soft_deleted_reserves: bool,
+    /// M2: enabling an IIJ ID user unblocks its Microsoft 365 account (IIJ ID's linkage
+    /// writes `active` to accountEnabled), so an enable gets the Microsoft 365 check.
+    pub m365_enable_unblocks: bool,
     /// RC7: HTTP method that restores a user from pending deletion.
     pub restore_method: String,
     /// A3: HTTP method that puts a user into pending deletion.
@@ -77,6 +80,7 @@ impl Default for Profile {
             recreated_live_user: RecreatedLiveUser::PendingDelete,
             m365_linkage: true,
             m365_soft_deleted_reserves: true,
+            m365_enable_unblocks: true,
             restore_method: "PATCH".into(),
             pending_delete_method: "DELETE".into(),
             attribute_paths,
@@ -130,6 +134,9 @@ impl Profile {
         }
         if let Some(v) = settings.m365_soft_deleted_reserves {
             p.m365_soft_deleted_reserves = v;
+        }
+        if let Some(v) = settings.m365_enable_unblocks {
+            p.m365_enable_unblocks = v;
         }
         match settings.restore_method {
             None => {}

@@ -17,7 +17,8 @@
 //! 8. otherwise **update** (or **adopt**, matched by userName without externalId), and
 //!    **enable** / **disable** when `active` differs.
 //!
-//! Recreated accounts get the Microsoft 365 linkage check (`m365.rs`).
+//! Recreated accounts get the Microsoft 365 linkage check (`m365.rs`); every other disable,
+//! pending deletion, restore and enable gets `m365_lifecycle.rs`'s.
 
 use crate::findings::{self, PendingConflict, RecreatedUser};
 use crate::ids::{DraftId, IidUserRow, InScopeUser, InstanceIdx, ScopedUser};
@@ -88,6 +89,7 @@ pub(crate) fn plan_lifecycles<'a>(
     base: &IidIndex<'a>,
     duplicates: &DuplicateKeys,
     matches: UserMatches<'a>,
+    m365: Option<&M365Index<'a>>,
 ) -> LifecycleOutcome {
     let mut fates: Vec<Vec<UserFate>> = instances
         .iter()
@@ -99,14 +101,13 @@ pub(crate) fn plan_lifecycles<'a>(
         mut outcomes,
         contested,
     } = matches;
-    let m365 = inputs.m365.map(M365Index::new);
     for (index, inst) in instances.iter().enumerate() {
         let instance = InstanceIdx::new(index);
         let rules = UserRules {
             inst,
             base,
             as_of: inputs.as_of,
-            m365: m365.as_ref(),
+            m365,
         };
         let history_logins = HistoryLogins::of(inst);
         for (position, &row) in inst.users_in_scope.iter().enumerate() {

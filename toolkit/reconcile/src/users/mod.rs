@@ -6,7 +6,9 @@
 //!    users claiming one IIJ ID user → AMBIGUOUS_MATCH;
 //! 3. [`lifecycle`]: the lifecycle rule of each AD user — create, update, adopt, enable,
 //!    disable, restore from pending deletion, recreated accounts;
-//! 4. `ownership::orphan_users`: owned IIJ ID users no AD user claims → pending deletion.
+//! 4. `ownership::orphan_users`: owned IIJ ID users no AD user claims → pending deletion;
+//! 5. `m365_lifecycle`: what the disables, pending deletions, restores and enables do to
+//!    the users' Microsoft 365 accounts.
 //!
 //! What the group pass needs comes back as a [`UsersOutcome`].
 
@@ -20,6 +22,8 @@ use crate::ids::{DraftId, IidUserRow, InstanceIdx, UserNumbers};
 use crate::index::IidIndex;
 use crate::inputs::Inputs;
 use crate::instance::InstanceState;
+use crate::m365::M365Index;
+use crate::m365_lifecycle;
 use crate::ownership;
 use crate::plan_builder::PlanBuilder;
 
@@ -66,8 +70,16 @@ pub(crate) fn plan_users<'a>(
     let numbers = UserNumbers::new(instances.iter().map(|i| i.keys.len()));
     let duplicates = duplicates::find(plan, instances, &numbers);
     let matches = matching::match_all(inputs.as_of, instances, base, &numbers);
-    let mut lifecycles =
-        lifecycle::plan_lifecycles(plan, inputs, instances, base, &duplicates, matches);
+    let m365 = inputs.m365.map(M365Index::new);
+    let mut lifecycles = lifecycle::plan_lifecycles(
+        plan,
+        inputs,
+        instances,
+        base,
+        &duplicates,
+        matches,
+        m365.as_ref(),
+    );
     ownership::orphan_users(
         plan,
         instances,
@@ -75,6 +87,7 @@ pub(crate) fn plan_users<'a>(
         &lifecycles.claims,
         &mut lifecycles.deleting,
     );
+    m365_lifecycle::check(plan, instances, base, m365.as_ref());
     UsersOutcome {
         fates: lifecycles.fates,
         deleting: lifecycles.deleting,

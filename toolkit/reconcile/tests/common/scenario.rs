@@ -53,6 +53,21 @@ fn ad_of(r: dirsnap_harness::scenario::AdRows, taken_at: DateTime<Utc>) -> Ad {
 
 /// Runs one scenario file through the engine and checks its expectations; returns the plan.
 pub fn run_file(path: &std::path::Path) -> Plan {
+    let (sc, plan) = plan_file(path);
+    let json: serde_json::Value = serde_json::from_str(&plan.to_json().unwrap()).unwrap();
+    if let Err(e) = dirsnap_harness::scenario::check(&sc.expect, &json) {
+        panic!(
+            "scenario {} ({})\n{e}\nplan:\n{}",
+            path.display(),
+            sc.description.trim(),
+            plan.to_json().unwrap()
+        );
+    }
+    plan
+}
+
+/// Runs one scenario file through the engine; its expectations are the caller's to check.
+pub fn plan_file(path: &std::path::Path) -> (dirsnap_harness::scenario::Scenario, Plan) {
     let sc = dirsnap_harness::scenario::load(path).unwrap();
     let now = sc.now(path).unwrap();
     let setups: Vec<Setup> = sc
@@ -87,16 +102,7 @@ pub fn run_file(path: &std::path::Path) -> Plan {
     run.allow = sc.allow_thresholds.clone();
     run.token_expires_at = sc.token_expires_at.as_deref().map(t);
     let plan = run.plan();
-    let json: serde_json::Value = serde_json::from_str(&plan.to_json().unwrap()).unwrap();
-    if let Err(e) = dirsnap_harness::scenario::check(&sc.expect, &json) {
-        panic!(
-            "scenario {} ({})\n{e}\nplan:\n{}",
-            path.display(),
-            sc.description.trim(),
-            plan.to_json().unwrap()
-        );
-    }
-    plan
+    (sc, plan)
 }
 
 /// The presumed-pending users of a scenario, as the loader derives them: the cache
