@@ -106,6 +106,7 @@ pub const PROFILE_KEYS: &[(&str, &str)] = &[
     ("m365_linkage", "engine"),
     ("m365_soft_deleted_reserves", "engine"),
     ("m365_enable_unblocks", "engine"),
+    ("restore_requires_same_linking_id", "engine"),
     ("restore_method", "engine, mock"),
     ("pending_delete_method", "engine"),
     ("attribute_paths", "engine"),
@@ -161,6 +162,9 @@ pub struct ProfileSettings {
     pub m365_soft_deleted_reserves: Option<bool>,
     /// M2: enabling an IIJ ID user unblocks its Microsoft 365 account.
     pub m365_enable_unblocks: Option<bool>,
+    /// RC14: a user pending deletion is restored only by the same AD object (linking ID
+    /// unchanged), not by any AD user with its userName and externalId.
+    pub restore_requires_same_linking_id: Option<bool>,
     /// RC7: `Some(None)` is an explicit `null`: the tenant cannot restore over SCIM (the
     /// mock's RFC behaviour).
     pub restore_method: Option<Option<RestoreMethod>>,
@@ -310,6 +314,9 @@ impl ProfileSettings {
             "m365_linkage" => self.m365_linkage = Some(boolean()?),
             "m365_soft_deleted_reserves" => self.m365_soft_deleted_reserves = Some(boolean()?),
             "m365_enable_unblocks" => self.m365_enable_unblocks = Some(boolean()?),
+            "restore_requires_same_linking_id" => {
+                self.restore_requires_same_linking_id = Some(boolean()?)
+            }
             "restore_method" => {
                 self.restore_method = Some(
                     match value.as_str().map(str::to_ascii_uppercase).as_deref() {

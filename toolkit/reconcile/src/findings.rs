@@ -488,6 +488,14 @@ pub(crate) enum RecreatedUser<'t> {
     },
     /// Profile `recreated_live_user: update`: the user's anchors are rewritten in place.
     UpdatedInPlace { iid: &'t IidUser },
+    /// Profile `restore_requires_same_linking_id: false` (RC14): a new AD object with the
+    /// userName and externalId of a user pending deletion restores it, and the restore
+    /// overwrites the linking ID.
+    RestoredOverAnchor {
+        iid: &'t IidUser,
+        change: &'t AnchorChange,
+        evidence: Option<&'t PendingEvidence>,
+    },
     /// History shows the recreation, and no IIJ ID user with the login ID is visible.
     NotVisible { old_guid: &'t str },
 }
@@ -526,6 +534,28 @@ pub(crate) fn recreated_user(
             ),
             Severity::Warning,
         ),
+        RecreatedUser::RestoredOverAnchor {
+            iid,
+            change,
+            evidence,
+        } => (
+            format!(
+                "the AD account {} is a new AD object (objectGUID {}; its {} {} differs from the pending user's {}) with the userName and externalId of the IIJ ID user {} (id {}{}), which is pending deletion. Under profile restore_requires_same_linking_id = false (assumption RC14: the restore rule's text alone), Directory Sync restores that user and overwrites its {} with {}, which changes its Microsoft 365 linkage",
+                user.dn,
+                user.object_guid,
+                change.attribute,
+                change.new,
+                change.old,
+                iid.user_name,
+                iid.id,
+                evidence
+                    .map(|e| format!(", {}", e.describe()))
+                    .unwrap_or_default(),
+                change.attribute,
+                change.new
+            ),
+            Severity::Warning,
+        ),
         RecreatedUser::NotVisible { old_guid } => (
             format!(
                 "the AD account {} was recreated (objectGUID {} replaced {old_guid}) and no IIJ ID user with its login ID is visible, so a new IIJ ID user is planned. If the old user is in pending deletion — where Directory Sync puts the user of a deleted AD account, and which IIJ ID does not list over SCIM (assumption MK2) — the create fails with 409 (login ID taken) until that user is deleted for good (lifecycle table: Recreate user → error)",
@@ -540,6 +570,10 @@ pub(crate) fn recreated_user(
                 "look for {} in IIJ ID Console → Users pending deletion; if it is there, check this user's Microsoft 365 findings, then delete it for good before applying (or restore it instead, by giving the AD account the old linkage ID)",
                 user.label()
             ),
+            Confidence::Low,
+        ),
+        RecreatedUser::RestoredOverAnchor { .. } => (
+            "confirm the recreation was intended and that the old user's data may go to the new AD account; see this user's Microsoft 365 findings. With the default reading (restore_requires_same_linking_id: true, SPEC §5) this is RECREATED_PENDING_DELETION instead".into(),
             Confidence::Low,
         ),
         RecreatedUser::Continues {

@@ -37,6 +37,11 @@ pub struct Profile {
     /// M2: enabling an IIJ ID user unblocks its Microsoft 365 account (IIJ ID's linkage
     /// writes `active` to accountEnabled), so an enable gets the Microsoft 365 check.
     pub m365_enable_unblocks: bool,
+    /// RC14: a user pending deletion is restored only when the AD user is the same object
+    /// (its application-linking ID unchanged); a new object with the same userName and
+    /// externalId is RECREATED_PENDING_DELETION (SPEC §5). `false`: the restore rule's text
+    /// alone (userName and externalId), which restores it and overwrites the linking ID.
+    pub restore_requires_same_linking_id: bool,
     /// RC7: HTTP method that restores a user from pending deletion.
     pub restore_method: String,
     /// A3: HTTP method that puts a user into pending deletion.
@@ -81,6 +86,7 @@ impl Default for Profile {
             m365_linkage: true,
             m365_soft_deleted_reserves: true,
             m365_enable_unblocks: true,
+            restore_requires_same_linking_id: true,
             restore_method: "PATCH".into(),
             pending_delete_method: "DELETE".into(),
             attribute_paths,
@@ -137,6 +143,9 @@ impl Profile {
         }
         if let Some(v) = settings.m365_enable_unblocks {
             p.m365_enable_unblocks = v;
+        }
+        if let Some(v) = settings.restore_requires_same_linking_id {
+            p.restore_requires_same_linking_id = v;
         }
         match settings.restore_method {
             None => {}

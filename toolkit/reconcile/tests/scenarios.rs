@@ -50,6 +50,7 @@ scenarios!(
     user_reenters_scope,
     user_reenters_scope_externalid_mismatch,
     user_recreated_while_pending,
+    user_recreated_while_pending_text_reading,
     user_recreated_while_live,
     user_recreated_old_user_hidden,
     user_reenters_scope_pending_from_history,

@@ -10,7 +10,8 @@
 //!    the created user (OWNERSHIP_CONFLICT);
 //! 5. it matches one the instance does not own → OWNERSHIP_CONFLICT;
 //! 6. the match is **pending deletion** → **restore**, only if userName and externalId both
-//!    match, else RECREATED_PENDING_DELETION ([`pending_user`]);
+//!    match and it is the same AD object (RC14), else RECREATED_PENDING_DELETION
+//!    ([`pending_user`]);
 //! 7. a **recreated** account (`recreated.rs`) whose old user is live → with profile
 //!    `recreated_live_user: pending_delete` the old user goes to pending deletion and the
 //!    new one errors (RC5); with `update` its anchors are rewritten in place;
@@ -469,7 +470,9 @@ fn update(
 
 /// The restore-from-pending-deletion rule (lifecycle table "Restore user", footnotes *1,
 /// *4): a user pending deletion whose AD user is in scope again is restored only if both
-/// userName and externalId match and it is the same AD object; otherwise Directory Sync
+/// userName and externalId match and it is the same AD object (RC14; profile
+/// `restore_requires_same_linking_id: false` drops that condition, and the restore then
+/// overwrites the new object's linking ID: RECREATED_USER); otherwise Directory Sync
 /// errors on every run (RECREATED_PENDING_DELETION). When the live listing lacks the user
 /// (history, the console's list: `pending.rs`), every finding and the restore say where its
 /// state comes from, and a user whose SCIM id is unknown cannot be restored.
@@ -489,8 +492,13 @@ fn pending_user(
         .is_some_and(|n| eq_ci(n, &iid.user_name));
     let external_ids_match = desired.external_id.as_deref().filter(|s| !s.is_empty())
         == iid.external_id.as_deref().filter(|s| !s.is_empty());
+    // RC14: a new AD object is told from the same one by its linking ID; under the restore
+    // rule's text alone (the profile switch off) userName and externalId decide.
+    let same_object_required = inst.mapper.profile.restore_requires_same_linking_id;
     let conflict = match (&matched.recreated, names_match && external_ids_match) {
-        (Some(Recreation::Anchor(change)), _) => PendingConflict::NewObject(change),
+        (Some(Recreation::Anchor(change)), keys_match) if same_object_required || !keys_match => {
+            PendingConflict::NewObject(change)
+        }
         (_, false) if names_match => PendingConflict::ExternalIdDiffers {
             new: desired.external_id.as_deref(),
             old: iid.external_id.as_deref(),
@@ -514,19 +522,23 @@ fn pending_user(
                 desired,
                 evidence,
             ));
-            if let Some(Recreation::History { old_guid }) = history {
+            let outcome = match history {
+                Some(Recreation::History { old_guid }) => Some(RecreatedUser::Continues {
+                    old_guid,
+                    iid,
+                    restored: true,
+                    evidence,
+                }),
+                Some(Recreation::Anchor(change)) => Some(RecreatedUser::RestoredOverAnchor {
+                    iid,
+                    change,
+                    evidence,
+                }),
+                None => None,
+            };
+            if let Some(outcome) = outcome {
                 plan.add_finding(
-                    findings::recreated_user(
-                        instance,
-                        user,
-                        ad_user_keys(user),
-                        RecreatedUser::Continues {
-                            old_guid,
-                            iid,
-                            restored: true,
-                            evidence,
-                        },
-                    ),
+                    findings::recreated_user(instance, user, ad_user_keys(user), outcome),
                     Vec::new(),
                 );
                 m365_check(
