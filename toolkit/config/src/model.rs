@@ -268,7 +268,7 @@ const KNOWN_OPAQUE: &[(&str, Option<&str>)] = &[
     (
         "iid.scim.attribute.user.exclude",
         Some(
-            "dirsnap sends every attribute ad_bind and default give; values the agent excludes can appear in this plan's creates and updates although the agent does not send them",
+            "the manual documents only exclude.ims (up to 10 entries, each a `value`: an instant messenger ID to exclude), not whether such entries are withheld from what the agent sends or left untouched in IIJ ID (assumption A12); dirsnap sends every value ad_bind and default give, so excluded ims entries can appear in this plan's creates and updates, or be removed by them, although the agent would not",
         ),
     ),
 ];
