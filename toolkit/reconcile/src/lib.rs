@@ -67,4 +67,4 @@ pub use error::ReconcileError;
 pub use iid_json::user_json;
 pub use inputs::{AdSnapshot, IidSnapshot, Inputs, Instance, THRESHOLD_CATEGORIES};
 pub use key::{EdgeRef, Edges, Key, MemberEdge, edges};
-pub use raw_needs::{RawNeeds, raw_needs};
+pub use raw_needs::{IID_COLUMNS_NEVER_READ, RawNeeds, raw_needs};

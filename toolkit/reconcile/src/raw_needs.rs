@@ -8,6 +8,12 @@ use crate::mapping::Mapper;
 use dirsnap_config::DsConfig;
 use dirsnap_model::Filters;
 
+/// Typed columns of an IIJ ID snapshot (users and groups) no rule reads: `email` repeats the
+/// primary of `emails`, and neither the creation time nor the ETag goes into a comparison or
+/// a state digest (`dirsnap_plan::digest`). Callers skip them unless they read `raw`, whose
+/// readers (filters, unmapped attributes) may look at anything.
+pub const IID_COLUMNS_NEVER_READ: &[&str] = &["email", "meta_created", "meta_version"];
+
 /// Which `raw` columns the engine needs for this config and AD snapshot, so callers read
 /// with `ReadOptions { skip_raw }` whenever they can (raw is most of a snapshot's bytes).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -64,7 +64,12 @@ pub(crate) fn read_ad(
 pub(crate) fn read_iid(path: &Path, snap: &Snapshot, raw: bool) -> Result<Read<IidRows>, AppError> {
     let options = ReadOptions {
         skip_raw: !raw,
-        ..ReadOptions::default()
+        // Without `raw` nothing evaluates a filter or an unmapped attribute on these rows.
+        skip_columns: if raw {
+            Vec::new()
+        } else {
+            dirsnap_reconcile::IID_COLUMNS_NEVER_READ.to_vec()
+        },
     };
     Ok(Read {
         rows: IidRows::read(snap, &options)?,
