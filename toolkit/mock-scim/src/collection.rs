@@ -36,7 +36,7 @@ pub struct Entry {
 /// One stored resource.
 #[derive(Debug, Clone)]
 struct Record {
-    id: Box<str>,
+    id: Arc<str>,
     /// The resource's JSON text; when `members` is set, its `"members"` holds `[]` at the
     /// place the array has in the object, and the elements are in `members`.
     text: Box<str>,
@@ -45,10 +45,10 @@ struct Record {
     version: Box<str>,
     seq: u64,
     pending_deletion: bool,
-    /// The keys this record holds in `by_name` / `by_external`, to release them without
-    /// parsing the text again.
-    name_key: Option<Box<str>>,
-    external_key: Option<Box<str>>,
+    /// The keys this record holds in `by_name` / `by_external` (the same allocations), to
+    /// release them without parsing the text again.
+    name_key: Option<Arc<str>>,
+    external_key: Option<Arc<str>>,
     /// What a group member's `display` copies from this resource when that is a string:
     /// member enrichment reads it for every member of a group it writes.
     display: Option<Box<str>>,
@@ -89,11 +89,11 @@ pub struct Collection {
     present: RankTree,
     /// Counts the positions holding a record not pending deletion.
     active: RankTree,
-    by_id: HashMap<Box<str>, usize>,
+    by_id: HashMap<Arc<str>, usize>,
     /// Lowercased userName (users) / displayName (groups) → position; pending users included.
-    by_name: HashMap<Box<str>, usize>,
+    by_name: HashMap<Arc<str>, usize>,
     /// externalId (case-exact, non-empty) → position.
-    by_external: HashMap<Box<str>, usize>,
+    by_external: HashMap<Arc<str>, usize>,
     /// Groups: member id → positions of the groups whose `members` list it (each once).
     groups_of_member: HashMap<Arc<str>, Vec<usize>>,
     /// Groups: positions of the groups whose `members` is an empty array (a purge removes
@@ -488,6 +488,13 @@ impl Collection {
     fn compact(&mut self, entry: &Entry, text: Option<String>) -> Record {
         let resource = &entry.resource;
         let (name_key, external_key) = keys_of(self.kind, resource);
+        let name_key: Option<Arc<str>> = name_key.map(Into::into);
+        // The keys are shared with the indexes; a login ID that is also the externalId (as
+        // Directory Sync writes them) is held once.
+        let external_key: Option<Arc<str>> = match (&name_key, external_key) {
+            (Some(n), Some(e)) if **n == *e => Some(Arc::clone(n)),
+            (_, e) => e.map(Into::into),
+        };
         let display = match resource
             .get("displayName")
             .or_else(|| resource.get("userName"))
@@ -511,8 +518,8 @@ impl Collection {
             version: entry.version.as_str().into(),
             seq: entry.seq,
             pending_deletion: entry.pending_deletion && self.kind == Kind::User,
-            name_key: name_key.map(Into::into),
-            external_key: external_key.map(Into::into),
+            name_key,
+            external_key,
             display,
         }
     }
