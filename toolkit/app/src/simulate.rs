@@ -117,6 +117,10 @@ pub fn run(
     reconcile::write_plan(&plan_dir, &plan, &inputs.refs, progress)?;
     let pending_rows = pending_seed(&inputs, &config)?;
     drop(inputs);
+    // The replay reads the plan back from plan/ (its journal is bound to plan.json's digest),
+    // and a plan read back is the plan written (dirsnap-plan's round trip): hold one copy at a
+    // time, not two beside the mock (a plan of 298,000 actions is most of a GiB).
+    drop(plan);
     clock.log("simulate: first plan written");
 
     // 2. A mock IIJ ID with the config's profile rules, seeded from the IID snapshot.
@@ -172,7 +176,7 @@ pub fn run(
         &bar,
     ));
     drop(bar);
-    drop(loaded);
+    let plan = loaded.plan;
     let summary: ReplaySummary = match replayed {
         Ok(s) => s,
         Err(dirsnap_replay::ReplayError::Stopped { summary, .. }) => *summary,
