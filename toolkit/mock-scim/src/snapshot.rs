@@ -89,23 +89,37 @@ pub fn dump(
         let rows = convert_in_parallel(&store.users, chunk, |e| user_row(&e, profile))?;
         w.write_users(&rows)?;
     }
+    // Groups are converted a few thousand at a time (a chunk of 65,536 groups would hold
+    // millions of membership rows at once), their rows written in whole row groups.
+    let mut groups: Vec<IidGroup> = Vec::new();
     let mut memberships: Vec<Membership> = Vec::new();
-    for chunk in store.groups.live_positions().chunks(DUMP_CHUNK_ROWS) {
+    for chunk in store.groups.live_positions().chunks(DUMP_GROUP_CHUNK) {
         let rows = convert_in_parallel(&store.groups, chunk, |e| group_rows(store, &e))?;
-        let mut groups = Vec::with_capacity(rows.len());
         for (g, members) in rows {
             groups.push(g);
             memberships.extend(members);
-            while memberships.len() >= DUMP_CHUNK_ROWS {
-                let rest = memberships.split_off(DUMP_CHUNK_ROWS);
-                w.write_memberships(&memberships)?;
-                memberships = rest;
-            }
+            flush_whole_chunks(&mut memberships, |rows| w.write_memberships(rows))?;
         }
-        w.write_groups(&groups)?;
+        flush_whole_chunks(&mut groups, |rows| w.write_groups(rows))?;
     }
+    w.write_groups(&groups)?;
     w.write_memberships(&memberships)?;
     Ok(w.commit(dump_meta(base_url, taken_at))?)
+}
+
+/// Groups converted at a time by a dump.
+const DUMP_GROUP_CHUNK: usize = 4 * 1024;
+
+/// Writes the first [`DUMP_CHUNK_ROWS`] rows of `rows` as long as there are that many.
+fn flush_whole_chunks<T>(
+    rows: &mut Vec<T>,
+    mut write: impl FnMut(&[T]) -> Result<(), dirsnap_snapshot::SnapshotError>,
+) -> Result<(), MockError> {
+    while rows.len() >= DUMP_CHUNK_ROWS {
+        write(&rows[..DUMP_CHUNK_ROWS])?;
+        rows.drain(..DUMP_CHUNK_ROWS);
+    }
+    Ok(())
 }
 
 /// The entries at `positions` converted by `convert`, in order, on every core.
@@ -325,5 +339,43 @@ fn dump_meta(base_url: &str, taken_at: DateTime<Utc>) -> SnapshotMeta {
             "dumped by dirsnap mock-scim (the state of the mock, not of a real tenant)".into(),
         ],
         ..SnapshotMeta::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The streamed dump writes the same files as converting everything then writing it,
+    /// across row-group boundaries of every table.
+    #[test]
+    fn a_streamed_dump_writes_the_files_a_whole_write_does() {
+        let mut store = Store::new(0);
+        let users: Vec<String> = (0..20).map(|i| format!("u{i}")).collect();
+        for u in &users {
+            let user = json!({"id": u, "userName": format!("{u}@example.jp"), "externalId": u});
+            store.seed(Kind::User, user, false).unwrap();
+        }
+        // 5,000 groups of 20 members: more groups than a conversion chunk, and more
+        // memberships than a row group.
+        for g in 0..5_000 {
+            let members: Vec<_> = users.iter().map(|u| json!({"value": u})).collect();
+            let group = json!({"id": format!("g{g}"), "displayName": format!("group {g}"), "members": members});
+            store.seed(Kind::Group, group, false).unwrap();
+        }
+        let profile = Profile::iij();
+        let taken_at = DateTime::<Utc>::UNIX_EPOCH;
+        let dir = tempfile::tempdir().unwrap();
+        let (streamed, whole) = (dir.path().join("streamed"), dir.path().join("whole"));
+        dump(&store, &profile, &streamed, "http://mock/", taken_at).unwrap();
+        let rows = tables(&store, &profile).unwrap();
+        assert_eq!(rows.memberships.len(), 100_000);
+        write(&rows, &whole, "http://mock/", taken_at).unwrap();
+        for file in ["users.parquet", "groups.parquet", "memberships.parquet"] {
+            let a = std::fs::read(streamed.join(file)).unwrap();
+            let b = std::fs::read(whole.join(file)).unwrap();
+            assert!(a == b, "{file} differs");
+        }
     }
 }
