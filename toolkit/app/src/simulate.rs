@@ -119,7 +119,7 @@ pub fn run(
     drop(inputs);
     // The replay reads the plan back from plan/ (its journal is bound to plan.json's digest),
     // and a plan read back is the plan written (dirsnap-plan's round trip): hold one copy at a
-    // time, not two beside the mock (a plan of 298,000 actions is most of a GiB).
+    // time, not two beside the mock (at 298,000 actions a copy is about half a GiB).
     drop(plan);
     clock.log("simulate: first plan written");
 
