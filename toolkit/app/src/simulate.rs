@@ -16,7 +16,7 @@
 
 use crate::error::AppError;
 use crate::inputs::{LoadedInputs, Options, Sources};
-use crate::progress::Progress;
+use crate::progress::{OpClock, PhaseClock, Progress};
 use crate::reconcile::{self, Computed};
 use dirsnap_config::Secret;
 use dirsnap_durable::StagedDir;
@@ -104,6 +104,8 @@ pub fn run(
     }
     let config = dirsnap_config::load_config(&given.config)?;
     let started = std::time::Instant::now();
+    // Timing lines of the simulation's phases (scripts/bench-simulate reads them).
+    let clock = PhaseClock::start();
 
     // 1. The plan, exactly as `reconcile` computes it. Everything is written into a hidden
     // sibling of `out`, published by one rename at the end: an interrupted simulation leaves
@@ -115,6 +117,11 @@ pub fn run(
     reconcile::write_plan(&plan_dir, &plan, &inputs.refs, progress)?;
     let pending_rows = pending_seed(&inputs, &config)?;
     drop(inputs);
+    // The replay reads the plan back from plan/ (its journal is bound to plan.json's digest),
+    // and a plan read back is the plan written (dirsnap-plan's round trip): hold one copy at a
+    // time, not two beside the mock (at 298,000 actions a copy is about half a GiB).
+    drop(plan);
+    clock.log("simulate: first plan written");
 
     // 2. A mock IIJ ID with the config's profile rules, seeded from the IID snapshot.
     let mut profile = Profile::iij();
@@ -138,13 +145,16 @@ pub fn run(
         "mock IIJ ID seeded from {}",
         given.iid.display()
     );
+    clock.log("simulate: mock seeded");
 
     // 3. Replay the plan onto it. Thresholds and blocking findings are the verdict's business,
-    // not a reason to stop half way; the mock starts from the IID snapshot, so no staleness.
+    // not a reason to stop half way; the mock starts from the IID snapshot, so no staleness,
+    // and re-reading every target (one GET each, in sequence) to find none is skipped.
     let replay_options = ReplayOptions {
         concurrency: concurrency.max(1),
         delete_limit: DeleteLimit::Total(u64::MAX),
         force_stale: true,
+        check_stale: false,
         allow_blocked: true,
         linking_id,
         ..ReplayOptions::default()
@@ -158,19 +168,21 @@ pub fn run(
         .enable_all()
         .build()
         .map_err(AppError::AsyncRuntime)?;
-    let bar = progress.actions("replaying onto the mock");
+    let bar = OpClock::new(progress.actions("replaying onto the mock"));
     let replayed = rt.block_on(dirsnap_replay::replay(
         &client,
         &loaded,
         &replay_options,
-        &*bar,
+        &bar,
     ));
     drop(bar);
+    let plan = loaded.plan;
     let summary: ReplaySummary = match replayed {
         Ok(s) => s,
         Err(dirsnap_replay::ReplayError::Stopped { summary, .. }) => *summary,
         Err(source) => return Err(AppError::MockReplay { source }),
     };
+    clock.log("simulate: replayed");
 
     // 4. The mock's state after the replay, then the second plan.
     let after = work.join("iid-after");
@@ -181,6 +193,9 @@ pub fn run(
             source,
         })?;
     server.stop();
+    // The mock's state is in the dump now: free it before the second plan needs the memory.
+    drop(server);
+    clock.log("simulate: mock dumped");
     let (sources, second_options) = second_sources(given, &after, &plan);
     let Computed {
         plan: second,
@@ -194,6 +209,7 @@ pub fn run(
         .collect();
     reconcile::write_plan(&work.join("plan-after"), &second, &refs, progress)?;
     drop(second_inputs);
+    clock.log("simulate: second plan written");
 
     let verdict = Verdict {
         converged: second.actions.is_empty(),

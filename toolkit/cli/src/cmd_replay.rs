@@ -311,6 +311,7 @@ pub fn run(args: Args, quiet: bool) -> Result<(), CliError> {
             },
         },
         force_stale: args.force_stale,
+        check_stale: true,
         dry_run: args.dry_run,
         linking_id,
         allow_blocked: args.allow_blocked,

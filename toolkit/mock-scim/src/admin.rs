@@ -74,7 +74,7 @@ async fn state(State(shared): State<AppState>) -> Response {
         .iter()
         .map(|e| json!({"pending_deletion": e.pending_deletion, "resource": e.resource}))
         .collect();
-    let groups: Vec<Value> = store.groups.iter().map(|e| e.resource.clone()).collect();
+    let groups: Vec<Value> = store.groups.iter().map(|e| e.resource).collect();
     json(StatusCode::OK, json!({"users": users, "groups": groups}))
 }
 

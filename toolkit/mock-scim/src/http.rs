@@ -422,22 +422,31 @@ fn run_search(shared: &Shared, kinds: &[Kind], s: &Search) -> Response {
         if s.query.sort_by.is_none() && s.query.filter.is_none() {
             // The plain paged list: a slice of the creation order, nothing else touched.
             let coll = store.collection(*kind);
-            let seqs = coll.ordered(listed);
-            total += seqs.len();
-            let from = skip.min(seqs.len());
+            let order = coll.ordered(listed);
+            let len = order.len();
+            total += len;
+            let from = skip.min(len);
             skip -= from;
-            for seq in &seqs[from..] {
+            if shown.len() >= count {
+                continue;
+            }
+            // The page's first entry is found by rank, then only the page is rendered.
+            for seq in order.iter_from(from) {
                 if shown.len() >= count {
                     break;
                 }
-                if let Some(e) = coll.by_seq(*seq) {
-                    shown.push(s.projection.apply(&shared.registry, *kind, &e.resource));
+                if let Some(e) = coll.by_seq(seq) {
+                    shown.push(Cow::Owned(s.projection.apply_owned(
+                        &shared.registry,
+                        *kind,
+                        e.resource,
+                    )));
                 }
             }
             continue;
         }
         // Without sortBy, stream in creation order: only the page is materialised.
-        let matched: Box<dyn Iterator<Item = &Entry>> = if s.query.sort_by.is_some() {
+        let matched: Box<dyn Iterator<Item = Entry>> = if s.query.sort_by.is_some() {
             Box::new(store.select(&env, *kind, &s.query).into_iter())
         } else {
             store.matching(&env, *kind, s.query.filter.as_ref())
@@ -449,7 +458,11 @@ fn run_search(shared: &Shared, kinds: &[Kind], s: &Search) -> Response {
                 continue;
             }
             if shown.len() < count {
-                shown.push(s.projection.apply(&shared.registry, *kind, &e.resource));
+                shown.push(Cow::Owned(s.projection.apply_owned(
+                    &shared.registry,
+                    *kind,
+                    e.resource,
+                )));
             }
         }
     }
@@ -584,7 +597,7 @@ async fn get_one(
                 }
                 return resp;
             }
-            resource_response(&shared, StatusCode::OK, kind, entry, &projection)
+            resource_response(&shared, StatusCode::OK, kind, &entry, &projection)
         }
         Err(e) => error_response(&e),
     }

@@ -25,11 +25,13 @@
 pub mod admin;
 pub mod auth;
 pub mod clock;
+pub mod collection;
 pub mod error;
 pub mod fault;
 pub mod http;
 pub mod patch;
 pub mod profile;
+pub mod rank;
 pub mod render;
 pub mod schema;
 pub mod snapshot;
@@ -211,7 +213,7 @@ impl MockServer {
             .read()
             .users
             .iter()
-            .map(|e| (e.resource.clone(), e.pending_deletion))
+            .map(|e| (e.resource, e.pending_deletion))
             .collect()
     }
 
@@ -221,7 +223,7 @@ impl MockServer {
             .read()
             .groups
             .iter()
-            .map(|e| e.resource.clone())
+            .map(|e| e.resource)
             .collect()
     }
 
@@ -282,8 +284,13 @@ impl Drop for MockServer {
 }
 
 pub(crate) fn dump_shared(shared: &Shared, dir: &Path) -> Result<Manifest, MockError> {
-    let tables = snapshot::tables(&shared.read(), &shared.profile)?;
-    snapshot::write(&tables, dir, &shared.base_url, shared.clock.now())
+    snapshot::dump(
+        &shared.read(),
+        &shared.profile,
+        dir,
+        &shared.base_url,
+        shared.clock.now(),
+    )
 }
 
 type Initial = (store::Store, SeedSummary, Option<DateTime<Utc>>);
@@ -293,13 +300,8 @@ fn initial_store(config: &MockConfig) -> Result<Initial, MockError> {
     let Some(dir) = &config.seed_snapshot else {
         return Ok((store, SeedSummary::default(), None));
     };
-    let (mut tables, manifest) = snapshot::read(dir)?;
-    if let Some(extra) = &config.seed_extra {
-        tables.users.extend(extra.users.iter().cloned());
-        tables.groups.extend(extra.groups.iter().cloned());
-        tables.memberships.extend(extra.memberships.iter().cloned());
-    }
-    let seeded = snapshot::load(&mut store, &tables).map_err(|e| match e {
+    let (seeded, manifest) = snapshot::seed_from_dir(&mut store, dir, config.seed_extra.as_ref())
+        .map_err(|e| match e {
         MockError::SeedResource(message) => MockError::Seed {
             path: dir.clone(),
             message,

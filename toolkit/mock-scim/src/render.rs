@@ -55,6 +55,15 @@ impl Projection {
         self.attributes.is_empty() && self.excluded.is_empty()
     }
 
+    /// [`Projection::apply`] to a resource the caller gives away: no copy when nothing is
+    /// projected away.
+    pub fn apply_owned(&self, registry: &Registry, kind: Kind, resource: Value) -> Value {
+        if self.is_identity() {
+            return resource;
+        }
+        self.apply(registry, kind, &resource).into_owned()
+    }
+
     /// The resource as this projection shows it.
     pub fn apply<'v>(
         &self,

@@ -3,6 +3,9 @@
 //! holds it behind a lock.
 
 use crate::clock::{Clock, IdGen};
+pub(crate) use crate::collection::get_ci;
+pub use crate::collection::{Collection, Entry, Ordered};
+use crate::collection::{keys_of, keys_of_map};
 use crate::error::ScimError;
 use crate::patch;
 use crate::profile::{Profile, RestoreMethod, UserDelete};
@@ -10,169 +13,7 @@ use crate::schema::{Kind, KindSchema, Registry};
 use chrono::{DateTime, SecondsFormat, Utc};
 use dirsnap_filter::scim::{AttrPath, AttributeSchema, CompareOp, CompareValue, Filter};
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashMap};
-
-/// One stored resource.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub id: String,
-    /// The resource as served (without projection) and as dumped.
-    pub resource: Value,
-    /// ETag. Written resources carry it in `meta.version` too; seeded resources without a
-    /// `meta.version` keep their JSON verbatim and get a version derived from their content.
-    pub version: String,
-    /// Creation order: the default order of lists.
-    pub seq: u64,
-    /// Users only: pending deletion (削除待ち).
-    pub pending_deletion: bool,
-}
-
-/// One resource type's resources and indexes.
-#[derive(Debug, Clone)]
-pub struct Collection {
-    kind: Kind,
-    /// By creation sequence: lists walk this without hashing.
-    entries: BTreeMap<u64, Entry>,
-    /// id → creation sequence.
-    by_id: HashMap<String, u64>,
-    /// Sequences of every entry, ascending: an unfiltered page is a slice of it.
-    all: Vec<u64>,
-    /// Sequences of the entries not pending deletion, ascending.
-    active: Vec<u64>,
-    /// Lowercased userName (users) / displayName (groups) → id; pending users included.
-    by_name: HashMap<String, String>,
-    /// externalId (case-exact, non-empty) → id.
-    by_external: HashMap<String, String>,
-}
-
-impl Collection {
-    fn new(kind: Kind) -> Collection {
-        Collection {
-            kind,
-            entries: BTreeMap::new(),
-            by_id: HashMap::new(),
-            all: Vec::new(),
-            active: Vec::new(),
-            by_name: HashMap::new(),
-            by_external: HashMap::new(),
-        }
-    }
-
-    pub fn get(&self, id: &str) -> Option<&Entry> {
-        self.entries.get(self.by_id.get(id)?)
-    }
-
-    /// The sequences a list walks, in creation order: every entry, or only those not
-    /// pending deletion.
-    pub fn ordered(&self, with_pending: bool) -> &[u64] {
-        if with_pending {
-            &self.all
-        } else {
-            &self.active
-        }
-    }
-
-    pub fn by_seq(&self, seq: u64) -> Option<&Entry> {
-        self.entries.get(&seq)
-    }
-
-    /// Flags or clears pending deletion; false when there is no such entry.
-    fn set_pending(&mut self, id: &str, pending: bool) -> bool {
-        let Some(seq) = self.by_id.get(id).copied() else {
-            return false;
-        };
-        let Some(e) = self.entries.get_mut(&seq) else {
-            return false;
-        };
-        e.pending_deletion = pending;
-        if pending {
-            sorted_remove(&mut self.active, seq);
-        } else {
-            sorted_insert(&mut self.active, seq);
-        }
-        true
-    }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// Every entry in creation order.
-    pub fn iter(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.values()
-    }
-
-    fn insert(&mut self, entry: Entry) {
-        self.remove(&entry.id);
-        let (name, ext) = keys_of(self.kind, &entry.resource);
-        if let Some(n) = name {
-            self.by_name.insert(n, entry.id.clone());
-        }
-        if let Some(e) = ext {
-            self.by_external.insert(e, entry.id.clone());
-        }
-        self.by_id.insert(entry.id.clone(), entry.seq);
-        sorted_insert(&mut self.all, entry.seq);
-        if !entry.pending_deletion {
-            sorted_insert(&mut self.active, entry.seq);
-        }
-        self.entries.insert(entry.seq, entry);
-    }
-
-    fn remove(&mut self, id: &str) -> Option<Entry> {
-        let seq = self.by_id.remove(id)?;
-        let entry = self.entries.remove(&seq)?;
-        sorted_remove(&mut self.all, seq);
-        sorted_remove(&mut self.active, seq);
-        let (name, ext) = keys_of(self.kind, &entry.resource);
-        if let Some(n) = name
-            && self.by_name.get(&n).is_some_and(|owner| owner == id)
-        {
-            self.by_name.remove(&n);
-        }
-        if let Some(e) = ext
-            && self.by_external.get(&e).is_some_and(|owner| owner == id)
-        {
-            self.by_external.remove(&e);
-        }
-        Some(entry)
-    }
-
-    fn id_by_name(&self, name: &str) -> Option<&String> {
-        self.by_name.get(&name.to_lowercase())
-    }
-
-    fn id_by_external(&self, ext: &str) -> Option<&String> {
-        self.by_external.get(ext)
-    }
-}
-
-/// The indexed keys of a resource: lowercased name attribute and non-empty externalId.
-fn keys_of(kind: Kind, resource: &Value) -> (Option<String>, Option<String>) {
-    let obj = resource.as_object();
-    let name = obj
-        .and_then(|o| get_ci(o, kind.name_attribute()))
-        .and_then(Value::as_str)
-        .map(str::to_lowercase);
-    let ext = obj
-        .and_then(|o| get_ci(o, "externalId"))
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned);
-    (name, ext)
-}
-
-pub(crate) fn get_ci<'v>(obj: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
-    obj.get(key).or_else(|| {
-        obj.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
-}
+use std::collections::HashSet;
 
 /// What a write needs besides the store: schemas, rules, time and where resources live.
 #[derive(Clone, Copy)]
@@ -210,10 +51,10 @@ impl ListQuery {
 
 /// A page of results.
 #[derive(Debug)]
-pub struct Page<'s> {
+pub struct Page {
     pub total: usize,
     pub start_index: usize,
-    pub items: Vec<&'s Entry>,
+    pub items: Vec<Entry>,
 }
 
 /// The whole tenant.
@@ -251,6 +92,11 @@ impl Store {
         }
     }
 
+    /// Makes room for `additional` more resources of `kind` (a seed knows how many come).
+    pub fn reserve(&mut self, kind: Kind, additional: usize) {
+        self.collection_mut(kind).reserve(additional);
+    }
+
     fn collection_mut(&mut self, kind: Kind) -> &mut Collection {
         match kind {
             Kind::User => &mut self.users,
@@ -266,7 +112,7 @@ impl Store {
     fn next_id(&mut self) -> String {
         loop {
             let id = self.ids.next_id();
-            if !self.users.by_id.contains_key(&id) && !self.groups.by_id.contains_key(&id) {
+            if !self.users.contains(&id) && !self.groups.contains(&id) {
                 return id;
             }
         }
@@ -279,11 +125,18 @@ impl Store {
     }
 
     /// `GET /{Users|Groups}/{id}`.
-    pub fn get(&self, env: &Env<'_>, kind: Kind, id: &str) -> Result<&Entry, ScimError> {
+    pub fn get(&self, env: &Env<'_>, kind: Kind, id: &str) -> Result<Entry, ScimError> {
         self.collection(kind)
             .get(id)
             .filter(|e| self.visible(env, e))
             .ok_or_else(|| not_found(kind, id))
+    }
+
+    /// Whether `id` names a resource a request may see (without rendering it).
+    fn is_visible(&self, env: &Env<'_>, kind: Kind, id: &str) -> bool {
+        self.collection(kind)
+            .pending_deletion(id)
+            .is_some_and(|pending| !pending || env.profile.pending_deletion_listed)
     }
 
     /// `POST /{Users|Groups}`.
@@ -300,10 +153,16 @@ impl Store {
             .registry
             .normalize(kind, input, env.profile.reject_empty_password)?;
         self.check_domain(env, kind, &attrs)?;
-        let (name, ext) = keys_of(kind, &Value::Object(attrs.clone()));
+        let (name, ext) = keys_of_map(kind, &attrs);
         let coll = self.collection(kind);
-        let name_owner = name.as_deref().and_then(|n| coll.id_by_name(n)).cloned();
-        let ext_owner = ext.as_deref().and_then(|e| coll.id_by_external(e)).cloned();
+        let name_owner = name
+            .as_deref()
+            .and_then(|n| coll.id_by_name(n))
+            .map(str::to_owned);
+        let ext_owner = ext
+            .as_deref()
+            .and_then(|e| coll.id_by_external(e))
+            .map(str::to_owned);
         // Directory Sync's "re-enters the scope": the same login ID and externalId as a
         // pending-deletion user restores it with the new values (ds/17896820 *1, *2).
         if kind == Kind::User
@@ -311,10 +170,10 @@ impl Store {
             && let Some(owner) = &name_owner
             && ext.is_some()
             && ext_owner.as_ref() == Some(owner)
-            && coll.get(owner).is_some_and(|e| e.pending_deletion)
+            && coll.pending_deletion(owner) == Some(true)
         {
-            let owner = owner.clone();
-            let entry = self.write(env, kind, Some(&owner), attrs, input)?;
+            let current = coll.get(owner);
+            let entry = self.write(env, kind, current.as_ref(), attrs, input)?;
             return Ok(Created {
                 entry,
                 restored: true,
@@ -344,9 +203,9 @@ impl Store {
         kind: Kind,
         id: &str,
         method: RestoreMethod,
-    ) -> Result<(&Entry, bool), ScimError> {
+    ) -> Result<(Entry, bool), ScimError> {
         match self.collection(kind).get(id) {
-            Some(e) if self.visible(env, e) => Ok((e, false)),
+            Some(e) if self.visible(env, &e) => Ok((e, false)),
             Some(e) if env.profile.restore_method == Some(method) => Ok((e, true)),
             _ => Err(not_found(kind, id)),
         }
@@ -362,15 +221,15 @@ impl Store {
         if_match: Option<&str>,
     ) -> Result<Entry, ScimError> {
         let (current, _) = self.writable(env, kind, id, RestoreMethod::Put)?;
-        check_if_match(current, if_match)?;
+        check_if_match(&current, if_match)?;
         let input = body
             .as_object()
             .ok_or_else(|| ScimError::invalid_syntax("the request body must be a JSON object"))?;
         let attrs = env
             .registry
             .normalize(kind, input, env.profile.reject_empty_password)?;
-        self.check_update(env, kind, id, &attrs)?;
-        self.write(env, kind, Some(id), attrs, input)
+        self.check_update(env, kind, &current, &attrs)?;
+        self.write(env, kind, Some(&current), attrs, input)
     }
 
     /// `PATCH /{Users|Groups}/{id}`.
@@ -383,7 +242,7 @@ impl Store {
         if_match: Option<&str>,
     ) -> Result<Entry, ScimError> {
         let (current, restoring) = self.writable(env, kind, id, RestoreMethod::Patch)?;
-        check_if_match(current, if_match)?;
+        check_if_match(&current, if_match)?;
         let mut working = current.resource.as_object().cloned().unwrap_or_default();
         let listed = working.get("schemas").cloned();
         for k in ["id", "meta", "schemas"] {
@@ -394,17 +253,17 @@ impl Store {
         if working == before && !restoring {
             // Nothing changed: no new version, no lastModified bump, so a replayed
             // idempotent PATCH leaves no trace.
-            return Ok(current.clone());
+            return Ok(current);
         }
         let attrs = env
             .registry
             .normalize(kind, &working, env.profile.reject_empty_password)?;
-        self.check_update(env, kind, id, &attrs)?;
+        self.check_update(env, kind, &current, &attrs)?;
         let mut client = Map::new();
         if let Some(s) = listed {
             client.insert("schemas".into(), s);
         }
-        self.write(env, kind, Some(id), attrs, &client)
+        self.write(env, kind, Some(&current), attrs, &client)
     }
 
     /// `DELETE /{Users|Groups}/{id}`.
@@ -415,8 +274,11 @@ impl Store {
         id: &str,
         if_match: Option<&str>,
     ) -> Result<(), ScimError> {
-        let current = self.get(env, kind, id)?;
-        check_if_match(current, if_match)?;
+        if !self.is_visible(env, kind, id) {
+            return Err(not_found(kind, id));
+        }
+        let version = self.collection(kind).version(id).unwrap_or_default();
+        check_version_match(version, if_match)?;
         if kind == Kind::User && env.profile.user_delete == UserDelete::PendingDeletion {
             self.users.set_pending(id, true);
             return Ok(());
@@ -425,20 +287,21 @@ impl Store {
         Ok(())
     }
 
-    /// Removes a resource for good (and its memberships).
+    /// Removes a resource for good (and its memberships: the groups listing it are found
+    /// by the member index, not by a scan).
     pub fn purge(&mut self, kind: Kind, id: &str) -> bool {
         let removed = self.collection_mut(kind).remove(id).is_some();
         if removed {
-            self.drop_member_everywhere(id);
+            self.groups.drop_member(id);
         }
         removed
     }
 
     /// Brings a pending-deletion user back (the console's "restore").
     pub fn restore(&mut self, id: &str) -> Result<Entry, ScimError> {
-        match self.users.get(id) {
+        match self.users.pending_deletion(id) {
             None => return Err(not_found(Kind::User, id)),
-            Some(e) if !e.pending_deletion => {
+            Some(false) => {
                 return Err(ScimError::invalid_value(format!(
                     "User {id} is not pending deletion"
                 )));
@@ -446,23 +309,7 @@ impl Store {
             Some(_) => {}
         }
         self.users.set_pending(id, false);
-        self.users
-            .get(id)
-            .cloned()
-            .ok_or_else(|| not_found(Kind::User, id))
-    }
-
-    fn drop_member_everywhere(&mut self, member: &str) {
-        for g in self.groups.entries.values_mut() {
-            if let Value::Object(o) = &mut g.resource
-                && let Some(Value::Array(members)) = o.get_mut("members")
-            {
-                members.retain(|m| m.get("value").and_then(Value::as_str) != Some(member));
-                if members.is_empty() {
-                    o.remove("members");
-                }
-            }
-        }
+        self.users.get(id).ok_or_else(|| not_found(Kind::User, id))
     }
 
     fn check_domain(
@@ -487,18 +334,19 @@ impl Store {
         &self,
         env: &Env<'_>,
         kind: Kind,
-        id: &str,
+        current: &Entry,
         attrs: &Map<String, Value>,
     ) -> Result<(), ScimError> {
-        let current = self.collection(kind).get(id);
+        let id = current.id.as_str();
         let old_name = current
-            .and_then(|e| e.resource.get(kind.name_attribute()))
+            .resource
+            .get(kind.name_attribute())
             .and_then(Value::as_str);
         let new_name = attrs.get(kind.name_attribute()).and_then(Value::as_str);
         if old_name.map(str::to_lowercase) != new_name.map(str::to_lowercase) {
             self.check_domain(env, kind, attrs)?;
         }
-        let (name, ext) = keys_of(kind, &Value::Object(attrs.clone()));
+        let (name, ext) = keys_of_map(kind, attrs);
         let coll = self.collection(kind);
         if name
             .as_deref()
@@ -515,7 +363,7 @@ impl Store {
             return Err(ScimError::uniqueness("externalId"));
         }
         if kind == Kind::Group {
-            self.check_new_members(current, attrs)?;
+            self.check_new_members(Some(current), attrs)?;
         }
         Ok(())
     }
@@ -529,7 +377,8 @@ impl Store {
         let Some(Value::Array(members)) = attrs.get("members") else {
             return Ok(());
         };
-        let old: Vec<&str> = current
+        // A set: a group of many members must not compare every member with every other.
+        let old: HashSet<&str> = current
             .and_then(|e| e.resource.get("members"))
             .and_then(Value::as_array)
             .map(|ms| {
@@ -544,10 +393,10 @@ impl Store {
                     "every member needs a \"value\" (the member's id)",
                 ));
             };
-            if old.contains(&v) {
+            if old.contains(v) {
                 continue;
             }
-            if self.users.get(v).is_none() && self.groups.get(v).is_none() {
+            if !self.users.contains(v) && !self.groups.contains(v) {
                 return Err(ScimError::invalid_value(format!(
                     "member {v:?} is not a known User or Group id"
                 )));
@@ -561,13 +410,13 @@ impl Store {
         &mut self,
         env: &Env<'_>,
         kind: Kind,
-        existing: Option<&str>,
+        existing: Option<&Entry>,
         mut attrs: Map<String, Value>,
         client: &Map<String, Value>,
     ) -> Result<Entry, ScimError> {
         let profile = env.profile;
         let now = env.clock.tick();
-        let (id, created, seq) = match existing.and_then(|id| self.collection(kind).get(id)) {
+        let (id, created, seq) = match existing {
             Some(e) => (
                 e.id.clone(),
                 e.resource
@@ -635,7 +484,7 @@ impl Store {
             seq,
             pending_deletion: false,
         };
-        self.collection_mut(kind).insert(entry.clone());
+        self.collection_mut(kind).insert(&entry);
         Ok(entry)
     }
 
@@ -648,10 +497,12 @@ impl Store {
             let Some(v) = o.get("value").and_then(Value::as_str).map(str::to_owned) else {
                 continue;
             };
-            let (kind, target) = match (self.users.get(&v), self.groups.get(&v)) {
-                (Some(u), _) => (Kind::User, u),
-                (None, Some(g)) => (Kind::Group, g),
-                (None, None) => continue,
+            let kind = if self.users.contains(&v) {
+                Kind::User
+            } else if self.groups.contains(&v) {
+                Kind::Group
+            } else {
+                continue;
             };
             if !o.contains_key("$ref") {
                 o.insert(
@@ -660,12 +511,9 @@ impl Store {
                 );
             }
             if !o.contains_key("display") {
-                let display = target
-                    .resource
-                    .get("displayName")
-                    .or_else(|| target.resource.get("userName"))
-                    .cloned();
-                if let Some(d) = display {
+                // Read from the member's text alone: a group write must not render every
+                // member in full.
+                if let Some(d) = self.collection(kind).display_of(&v) {
                     o.insert("display".into(), d);
                 }
             }
@@ -674,7 +522,7 @@ impl Store {
 
     /// One page of the resources of `kind` matching the query (visible ones only), at most
     /// the profile's page-size cap.
-    pub fn list<'s>(&'s self, env: &Env<'_>, kind: Kind, query: &ListQuery) -> Page<'s> {
+    pub fn list(&self, env: &Env<'_>, kind: Kind, query: &ListQuery) -> Page {
         let matched = self.select(env, kind, query);
         let total = matched.len();
         let (start, count) = query.window(env.profile.page_size_cap);
@@ -693,52 +541,37 @@ impl Store {
         env: &Env<'s>,
         kind: Kind,
         filter: Option<&'s Filter>,
-    ) -> Box<dyn Iterator<Item = &'s Entry> + 's> {
+    ) -> Box<dyn Iterator<Item = Entry> + 's> {
         let coll = self.collection(kind);
         let schema = KindSchema {
             registry: env.registry,
             kind,
         };
         let listed = env.profile.pending_deletion_listed;
-        let keep = move |e: &&'s Entry| {
+        let keep = move |e: &Entry| {
             (listed || !e.pending_deletion)
                 && filter.is_none_or(|f| f.matches(&e.resource, &schema))
         };
         match filter.and_then(|f| index_hint(kind, f)) {
-            Some(hint) => {
-                let id = match &hint {
-                    Hint::Name(n) => coll.id_by_name(n),
-                    Hint::External(e) => coll.id_by_external(e),
-                    Hint::Id(i) => coll.get(i).map(|e| &e.id),
-                };
-                Box::new(id.and_then(|i| coll.get(i)).into_iter().filter(keep))
-            }
+            Some(hint) => Box::new(indexed(coll, &hint).into_iter().filter(keep)),
             None => Box::new(coll.iter().filter(keep)),
         }
     }
 
     /// Every visible resource of `kind` matching the query's filter, in its sort order
     /// (creation order without `sortBy`); paging is the caller's.
-    pub fn select<'s>(&'s self, env: &Env<'_>, kind: Kind, query: &ListQuery) -> Vec<&'s Entry> {
+    pub fn select(&self, env: &Env<'_>, kind: Kind, query: &ListQuery) -> Vec<Entry> {
         let coll = self.collection(kind);
         let schema = KindSchema {
             registry: env.registry,
             kind,
         };
-        let candidates: Vec<&Entry> = match query.filter.as_ref().and_then(|f| index_hint(kind, f))
-        {
-            Some(hint) => {
-                let id = match &hint {
-                    Hint::Name(n) => coll.id_by_name(n),
-                    Hint::External(e) => coll.id_by_external(e),
-                    Hint::Id(i) => coll.get(i).map(|e| &e.id),
-                };
-                id.and_then(|i| coll.get(i)).into_iter().collect()
-            }
-            None => coll.iter().collect(),
-        };
-        let mut matched: Vec<&Entry> = candidates
-            .into_iter()
+        let candidates: Box<dyn Iterator<Item = Entry> + '_> =
+            match query.filter.as_ref().and_then(|f| index_hint(kind, f)) {
+                Some(hint) => Box::new(indexed(coll, &hint).into_iter()),
+                None => Box::new(coll.iter()),
+            };
+        let mut matched: Vec<Entry> = candidates
             .filter(|e| self.visible(env, e))
             .filter(|e| {
                 query
@@ -749,7 +582,7 @@ impl Store {
             .collect();
         if let Some(path) = &query.sort_by {
             let case_exact = schema.case_exact(path);
-            let mut keyed: Vec<(SortKey, &Entry)> = matched
+            let mut keyed: Vec<(SortKey, Entry)> = matched
                 .into_iter()
                 .map(|e| (sort_key(&e.resource, path, case_exact), e))
                 .collect();
@@ -787,7 +620,7 @@ impl Store {
         if !resource.is_object() {
             return Err(format!("{} {id} is not a JSON object", kind.name()));
         }
-        if self.users.get(&id).is_some() || self.groups.get(&id).is_some() {
+        if self.users.contains(&id) || self.groups.contains(&id) {
             return Err(format!("{} {id}: the id is used twice", kind.name()));
         }
         let (name, ext) = keys_of(kind, &resource);
@@ -808,9 +641,17 @@ impl Store {
                 kind.name()
             ));
         }
+        // The text is serialized once: for the version when it is derived, and for the
+        // store (a user's text is its whole JSON).
+        let mut text = None;
         let version = match resource.pointer("/meta/version").and_then(Value::as_str) {
             Some(v) => v.to_owned(),
-            None => format!("W/\"s{:016x}\"", fnv1a(resource.to_string().as_bytes())),
+            None => {
+                let json = resource.to_string();
+                let version = format!("W/\"s{:016x}\"", fnv1a(json.as_bytes()));
+                text = Some(json);
+                version
+            }
         };
         self.seq += 1;
         let entry = Entry {
@@ -820,22 +661,9 @@ impl Store {
             seq: self.seq,
             pending_deletion: kind == Kind::User && pending_deletion,
         };
-        self.collection_mut(kind).insert(entry);
+        let text = if kind == Kind::User { text } else { None };
+        self.collection_mut(kind).insert_with_text(&entry, text);
         Ok(())
-    }
-}
-
-fn sorted_insert(v: &mut Vec<u64>, seq: u64) {
-    if v.last().is_none_or(|last| *last < seq) {
-        v.push(seq);
-    } else if let Err(i) = v.binary_search(&seq) {
-        v.insert(i, seq);
-    }
-}
-
-fn sorted_remove(v: &mut Vec<u64>, seq: u64) {
-    if let Ok(i) = v.binary_search(&seq) {
-        v.remove(i);
     }
 }
 
@@ -853,23 +681,24 @@ fn not_found(kind: Kind, id: &str) -> ScimError {
 }
 
 fn check_if_match(entry: &Entry, if_match: Option<&str>) -> Result<(), ScimError> {
+    check_version_match(&entry.version, if_match)
+}
+
+fn check_version_match(version: &str, if_match: Option<&str>) -> Result<(), ScimError> {
     let Some(wanted) = if_match else {
         return Ok(());
     };
     let ok = wanted
         .split(',')
         .map(str::trim)
-        .any(|w| w == "*" || strip_weak(w) == strip_weak(&entry.version));
+        .any(|w| w == "*" || strip_weak(w) == strip_weak(version));
     if ok {
         Ok(())
     } else {
         Err(ScimError::new(
             412,
             None,
-            format!(
-                "the resource's version is {}, not {wanted} (If-Match)",
-                entry.version
-            ),
+            format!("the resource's version is {version}, not {wanted} (If-Match)"),
         ))
     }
 }
@@ -888,6 +717,16 @@ enum Hint {
     Name(String),
     External(String),
     Id(String),
+}
+
+/// The one resource an index hint names, if any.
+fn indexed(coll: &Collection, hint: &Hint) -> Option<Entry> {
+    let id = match hint {
+        Hint::Name(n) => coll.id_by_name(n)?,
+        Hint::External(e) => coll.id_by_external(e)?,
+        Hint::Id(i) => i.as_str(),
+    };
+    coll.get(id)
 }
 
 /// An equality on an indexed attribute that every match must satisfy: the candidates are
@@ -1067,3 +906,7 @@ mod tests {
         assert_eq!(got, ["u2", "u3"]);
     }
 }
+
+#[cfg(test)]
+#[path = "store_index_tests.rs"]
+mod index_tests;

@@ -49,6 +49,10 @@ pub struct ReplayOptions {
     pub max_rps: Option<f64>,
     pub delete_limit: DeleteLimit,
     pub force_stale: bool,
+    /// Re-read every target before replaying (the stale-plan check). A caller that knows
+    /// the service holds exactly what the plan was computed against (`simulate`'s mock,
+    /// seeded from the same snapshot) turns it off: it is one GET per target, in sequence.
+    pub check_stale: bool,
     pub dry_run: bool,
     pub linking_id: LinkingIdPath,
     /// Replay a plan whose error findings block it (they concern objects without actions).
@@ -67,6 +71,7 @@ impl Default for ReplayOptions {
                 groups: None,
             },
             force_stale: false,
+            check_stale: true,
             dry_run: false,
             linking_id: LinkingIdPath::default(),
             allow_blocked: false,
@@ -613,19 +618,23 @@ pub async fn replay(
         ..ReplaySummary::default()
     };
 
-    let (drifts, notes) = stale::check(client, &plan.plan, &history, &options.linking_id)
-        .await
-        .map_err(|e| {
-            if e.is_auth() {
-                ReplayError::Stopped {
-                    reason: e.to_string(),
-                    cause: StopCause::Auth,
-                    summary: Box::default(),
+    let (drifts, notes) = if !options.check_stale {
+        (Vec::new(), Vec::new())
+    } else {
+        stale::check(client, &plan.plan, &history, &options.linking_id)
+            .await
+            .map_err(|e| {
+                if e.is_auth() {
+                    ReplayError::Stopped {
+                        reason: e.to_string(),
+                        cause: StopCause::Auth,
+                        summary: Box::default(),
+                    }
+                } else {
+                    ReplayError::Scim(e)
                 }
-            } else {
-                ReplayError::Scim(e)
-            }
-        })?;
+            })?
+    };
     summary.notes.extend(notes);
     if !drifts.is_empty() {
         if options.force_stale {
