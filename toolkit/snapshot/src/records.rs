@@ -8,6 +8,7 @@ use crate::columns::{
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, Field, Schema, SchemaRef};
 use dirsnap_model::{AdGroup, AdUser, IidGroup, IidUser, M365Group, M365User, Membership};
+use rayon::prelude::*;
 use std::sync::{Arc, OnceLock};
 
 /// One of the three tables of a snapshot.
@@ -99,29 +100,30 @@ macro_rules! record {
             }
 
             fn to_batch(rows: &[Self]) -> Result<RecordBatch, ArrowError> {
-                // `raw` is about as much copying as every other column together: build it on
-                // a second thread while this one builds the rest.
-                let columns: Vec<ArrayRef> = std::thread::scope(|scope| {
-                    let mut raw = None;
-                    let mut built: Vec<Option<ArrayRef>> = Vec::new();
-                    $(
-                        if $col == "raw" && rows.len() >= PARALLEL_BUILD_ROWS {
-                            raw = Some((built.len(), scope.spawn(|| {
-                                <$kind as Column>::build(rows.iter().map(|r| &r.$field))
-                            })));
-                            built.push(None);
-                        } else {
-                            built.push(Some(<$kind as Column>::build(rows.iter().map(|r| &r.$field))));
-                        }
-                    )*
-                    if let Some((i, handle)) = raw {
-                        let array = handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-                        if let Some(slot) = built.get_mut(i) {
-                            *slot = Some(array);
-                        }
+                // One task per column, on all cores (`raw` alone is about as much copying as
+                // every other column together, so it starts first). The columns come back in
+                // schema order whichever thread built them, so the batch does not depend on
+                // the scheduling.
+                type BuildColumn<'r> = Box<dyn Fn() -> ArrayRef + Send + Sync + 'r>;
+                let mut builds: Vec<(&'static str, BuildColumn<'_>)> = vec![
+                    $( ($col, Box::new(|| <$kind as Column>::build(rows.iter().map(|r| &r.$field)))), )*
+                ];
+                let columns: Vec<ArrayRef> = if rows.len() >= PARALLEL_BUILD_ROWS {
+                    let raw_first = builds.iter().position(|(name, _)| *name == "raw");
+                    if let Some(at) = raw_first {
+                        builds.swap(0, at);
                     }
-                    built.into_iter().flatten().collect()
-                });
+                    let mut built: Vec<(&'static str, ArrayRef)> = builds
+                        .par_iter()
+                        .map(|(name, build)| (*name, build()))
+                        .collect();
+                    if let Some(at) = raw_first {
+                        built.swap(0, at);
+                    }
+                    built.into_iter().map(|(_, array)| array).collect()
+                } else {
+                    builds.iter().map(|(_, build)| build()).collect()
+                };
                 RecordBatch::try_new(Self::schema(), columns)
             }
 
