@@ -44,6 +44,13 @@ pub trait Record: Default + Send + Sync + 'static {
     fn schema() -> SchemaRef;
     fn columns() -> &'static [ColumnDoc];
     fn to_batch(rows: &[Self]) -> Result<RecordBatch, ArrowError>;
+    /// Builds the column at `index` (schema order) from the rows; `None` past the last
+    /// column. The writer builds and encodes each column of a row group on its own task.
+    fn build_column(rows: &[Self], index: usize) -> Option<ArrayRef> {
+        Self::to_batch(rows)
+            .ok()
+            .and_then(|batch| batch.columns().get(index).cloned())
+    }
     /// Whether `fill_from_batch` uses this column's values. The reader decodes only these
     /// (minus `skip`); every column's type is still checked against the file's schema.
     fn reads_column(name: &str) -> bool {
@@ -100,31 +107,37 @@ macro_rules! record {
             }
 
             fn to_batch(rows: &[Self]) -> Result<RecordBatch, ArrowError> {
-                // One task per column, on all cores (`raw` alone is about as much copying as
-                // every other column together, so it starts first). The columns come back in
-                // schema order whichever thread built them, so the batch does not depend on
-                // the scheduling.
-                type BuildColumn<'r> = Box<dyn Fn() -> ArrayRef + Send + Sync + 'r>;
-                let mut builds: Vec<(&'static str, BuildColumn<'_>)> = vec![
-                    $( ($col, Box::new(|| <$kind as Column>::build(rows.iter().map(|r| &r.$field)))), )*
-                ];
-                let columns: Vec<ArrayRef> = if rows.len() >= PARALLEL_BUILD_ROWS {
-                    let raw_first = builds.iter().position(|(name, _)| *name == "raw");
-                    if let Some(at) = raw_first {
-                        builds.swap(0, at);
-                    }
-                    let mut built: Vec<(&'static str, ArrayRef)> = builds
-                        .par_iter()
-                        .map(|(name, build)| (*name, build()))
-                        .collect();
-                    if let Some(at) = raw_first {
-                        built.swap(0, at);
-                    }
-                    built.into_iter().map(|(_, array)| array).collect()
+                let schema = Self::schema();
+                let count = schema.fields().len();
+                let build = |index| Self::build_column(rows, index);
+                // One task per column on all cores. `raw`, as much copying as every other
+                // column together, is the last column of every table: building in reverse
+                // starts it first. The columns come back in schema order whichever thread
+                // built them, so the batch does not depend on the scheduling.
+                let built: Option<Vec<ArrayRef>> = if rows.len() >= PARALLEL_BUILD_ROWS {
+                    let mut reversed: Vec<Option<ArrayRef>> =
+                        (0..count).into_par_iter().rev().map(build).collect();
+                    reversed.reverse();
+                    reversed.into_iter().collect()
                 } else {
-                    builds.iter().map(|(_, build)| build()).collect()
+                    (0..count).map(build).collect()
                 };
-                RecordBatch::try_new(Self::schema(), columns)
+                let columns = built.ok_or_else(|| {
+                    ArrowError::SchemaError(format!("fewer than {count} columns could be built"))
+                })?;
+                RecordBatch::try_new(schema, columns)
+            }
+
+            fn build_column(rows: &[Self], index: usize) -> Option<ArrayRef> {
+                let mut at = 0usize;
+                $(
+                    if index == at {
+                        return Some(<$kind as Column>::build(rows.iter().map(|r| &r.$field)));
+                    }
+                    at += 1;
+                )*
+                let _ = at;
+                None
             }
 
             fn reads_column(name: &str) -> bool {

@@ -5,7 +5,7 @@
 use crate::error::SnapshotError;
 use crate::kinds::KindSpec;
 use crate::records::{Record, Table};
-use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use chrono::{DateTime, Utc};
 use dirsnap_durable::StagedDir;
@@ -245,6 +245,14 @@ impl TableWriter {
 
     fn write<R: Record>(&mut self, rows: &[R]) -> Result<(), SnapshotError> {
         for chunk in rows.chunks(ROW_GROUP_ROWS) {
+            if self.pending.is_empty() && chunk.len() == ROW_GROUP_ROWS {
+                // A whole row group at once (the usual case when a table is written in one
+                // call): each column is built by the task that encodes it and dropped as
+                // soon as it is encoded, so only the columns in flight are in memory. The
+                // row group is the one the batch path below would have made.
+                self.encode_row_group(|index| R::build_column(chunk, index).map(|a| vec![a]))?;
+                continue;
+            }
             let batch = R::to_batch(chunk).map_err(|e| self.encode_error(e.to_string()))?;
             self.pending_rows += batch.num_rows();
             self.pending.push(batch);
@@ -256,10 +264,27 @@ impl TableWriter {
         Ok(())
     }
 
+    /// Encodes the buffered batches as one row group.
     fn flush_row_group(&mut self) -> Result<(), SnapshotError> {
         if self.pending.is_empty() {
             return Ok(());
         }
+        let pending = std::mem::take(&mut self.pending);
+        self.pending_rows = 0;
+        self.encode_row_group(|index| {
+            pending
+                .iter()
+                .map(|batch| batch.columns().get(index).cloned())
+                .collect()
+        })
+    }
+
+    /// Encodes one row group, one task per column chunk, and hands it to the appender.
+    /// `column(index)` gives the arrays of the column at `index` (schema order), in row order.
+    fn encode_row_group(
+        &mut self,
+        column: impl Fn(usize) -> Option<Vec<ArrayRef>> + Sync,
+    ) -> Result<(), SnapshotError> {
         let writers = self
             .factory
             .create_column_writers(self.row_groups)
@@ -272,40 +297,33 @@ impl TableWriter {
                 fields.len()
             )));
         }
-        // One task per column chunk, largest first so the longest (`raw`) never starts last.
-        let pending = &self.pending;
-        let mut columns: Vec<(usize, usize, ArrowColumnWriter)> = writers
-            .into_iter()
-            .enumerate()
-            .map(|(i, writer)| {
-                let size = pending
-                    .iter()
-                    .map(|b| b.column(i).get_array_memory_size())
-                    .sum();
-                (i, size, writer)
-            })
-            .collect();
-        columns.sort_by_key(|(_, size, _)| std::cmp::Reverse(*size));
-        let encoded: Result<Vec<(usize, ArrowColumnChunk)>, ParquetError> = columns
+        // `raw`, the longest column to encode, is the last of every table: starting from the
+        // end keeps it from running alone after the others are done.
+        let columns: Vec<(usize, ArrowColumnWriter)> =
+            writers.into_iter().enumerate().rev().collect();
+        let encoded: Result<Vec<(usize, ArrowColumnChunk)>, String> = columns
             .into_par_iter()
-            .map(|(i, _, mut writer)| {
-                for batch in pending {
-                    for leaf in compute_leaves(&fields[i], batch.column(i))? {
-                        writer.write(&leaf)?;
+            .map(|(index, mut writer)| {
+                let field = fields
+                    .get(index)
+                    .ok_or_else(|| format!("no field for column {index}"))?;
+                let arrays = column(index).ok_or_else(|| format!("no data for column {index}"))?;
+                for array in &arrays {
+                    for leaf in compute_leaves(field, array).map_err(|e| e.to_string())? {
+                        writer.write(&leaf).map_err(|e| e.to_string())?;
                     }
                 }
-                Ok((i, writer.close()?))
+                drop(arrays);
+                Ok((index, writer.close().map_err(|e| e.to_string())?))
             })
             .collect();
-        let mut chunks = encoded.map_err(|e| self.encode_error(e.to_string()))?;
+        let mut chunks = encoded.map_err(|message| self.encode_error(message))?;
         // The file holds them in schema order, whichever thread finished first.
-        chunks.sort_by_key(|(i, _)| *i);
+        chunks.sort_by_key(|(index, _)| *index);
         let chunks = chunks.into_iter().map(|(_, chunk)| chunk).collect();
         let appended = self.appender.append(chunks);
         appended.map_err(|message| self.encode_error(message))?;
         self.row_groups += 1;
-        self.pending.clear();
-        self.pending_rows = 0;
         Ok(())
     }
 
