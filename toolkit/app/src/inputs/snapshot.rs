@@ -61,12 +61,6 @@ pub(crate) fn read_ad(
     ))
 }
 
-/// Whether `config`'s instance needs the IIJ ID snapshots' `raw` column, as [`read_ad`] says
-/// too; known from the config and the manifest before any row is read.
-pub(crate) fn iid_raw_needed(snap: &Snapshot, config: &DsConfig) -> Result<bool, AppError> {
-    Ok(dirsnap_reconcile::raw_needs(config, &snap.manifest().filters)?.iid)
-}
-
 pub(crate) fn read_iid(path: &Path, snap: &Snapshot, raw: bool) -> Result<Read<IidRows>, AppError> {
     let options = ReadOptions {
         skip_raw: !raw,

@@ -114,41 +114,30 @@ pub fn from_sources(
             }
         });
     }
-    // What each instance decodes is known from its config and manifest before any row is
-    // read, so the AD and the IIJ ID snapshots are read at the same time: their row groups
-    // share the cores instead of the IIJ ID snapshots waiting for the AD ones.
     let mut need_iid_raw = false;
-    for (s, c) in opened.iter().zip(&configs) {
-        need_iid_raw |= snapshot::iid_raw_needed(s, &c.config)?;
+    let mut ads = Vec::new();
+    for ((p, s), c) in src.ad.iter().zip(&opened).zip(&configs) {
+        let (read, iid_raw) = snapshot::read_ad(p, s, &c.config)?;
+        need_iid_raw |= iid_raw;
+        ads.push(read);
     }
-    let (ad_side, iid, previous_iid) = std::thread::scope(|scope| {
-        let iid = scope.spawn(|| {
-            let snap = snapshot::open(&src.iid, SnapshotKind::Iid, "--iid")?;
-            snapshot::read_iid(&src.iid, &snap, need_iid_raw)
-        });
-        let previous_iid = scope.spawn(|| match &src.previous_iid {
-            Some(p) => {
-                let snap = snapshot::open(p, SnapshotKind::Iid, "--previous-iid")?;
-                snapshot::read_iid(p, &snap, need_iid_raw).map(Some)
-            }
-            None => Ok(None),
-        });
-        let ad_side = (|| -> Result<_, AppError> {
-            let mut ads = Vec::new();
-            for ((p, s), c) in src.ad.iter().zip(&opened).zip(&configs) {
-                ads.push(snapshot::read_ad(p, s, &c.config)?.0);
-            }
-            let previous_ads = read_previous_ads(src, &configs, &ads)?;
-            clock.log("read AD snapshots");
-            Ok((ads, previous_ads))
-        })();
-        progress.step("reading IIJ ID snapshots");
-        (ad_side, join(iid), join(previous_iid))
-    });
     drop(opened);
-    // Errors in the order the inputs were named: the AD snapshots' first.
-    let (ads, previous_ads) = ad_side?;
-    let (iid, previous_iid) = (iid?, previous_iid?);
+    let previous_ads = read_previous_ads(src, &configs, &ads)?;
+    clock.log("read AD snapshots");
+    progress.step("reading IIJ ID snapshots");
+    let iid = snapshot::read_iid(
+        &src.iid,
+        &snapshot::open(&src.iid, SnapshotKind::Iid, "--iid")?,
+        need_iid_raw,
+    )?;
+    let previous_iid = match &src.previous_iid {
+        Some(p) => Some(snapshot::read_iid(
+            p,
+            &snapshot::open(p, SnapshotKind::Iid, "--previous-iid")?,
+            need_iid_raw,
+        )?),
+        None => None,
+    };
     if let Some(previous) = &previous_iid {
         super::consistency::same_tenant(previous, &iid, "--previous-iid")?;
     }
@@ -219,12 +208,6 @@ pub fn from_sources(
     };
     record_inputs(&mut loaded);
     Ok(loaded)
-}
-
-fn join<T>(handle: std::thread::ScopedJoinHandle<'_, Result<T, AppError>>) -> Result<T, AppError> {
-    handle
-        .join()
-        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// Puts each `--previous-ad` in the slot of the instance it belongs to (by instance name,
