@@ -340,10 +340,9 @@ impl Column for GuidText {
     }
     fn build<'a>(values: impl ExactSizeIterator<Item = &'a Guid>) -> ArrayRef {
         let mut b = StringBuilder::with_capacity(values.len(), values.len() * 36);
+        let mut text = [0u8; 36];
         for v in values {
-            // Format straight into the builder's buffer: no String per row.
-            let _ = write!(b, "{v}");
-            b.append_value("");
+            b.append_value(v.text(&mut text));
         }
         Arc::new(b.finish())
     }
@@ -445,16 +444,17 @@ impl Column for OptBinGuidText {
     }
     fn build<'a>(values: impl ExactSizeIterator<Item = &'a Option<Vec<u8>>>) -> ArrayRef {
         let mut b = StringBuilder::with_capacity(values.len(), values.len() * 36);
+        let mut text = [0u8; 36];
         for v in values {
             match v {
                 None => b.append_null(),
-                Some(bytes) => {
-                    let _ = match Guid::from_slice(bytes) {
-                        Some(g) => write!(b, "{g}"),
-                        None => bytes.iter().try_for_each(|x| write!(b, "{x:02x}")),
-                    };
-                    b.append_value("");
-                }
+                Some(bytes) => match Guid::from_slice(bytes) {
+                    Some(g) => b.append_value(g.text(&mut text)),
+                    None => {
+                        let _ = bytes.iter().try_for_each(|x| write!(b, "{x:02x}"));
+                        b.append_value("");
+                    }
+                },
             }
         }
         Arc::new(b.finish())

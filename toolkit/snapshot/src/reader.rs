@@ -14,6 +14,7 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
     ParquetRecordBatchReaderBuilder,
 };
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -207,8 +208,13 @@ impl Snapshot {
     ) -> Result<Vec<R>, SnapshotError> {
         let prepared = self.prepare::<R>(table, options)?;
         let total: usize = prepared.plans.iter().map(|(_, n)| n).sum();
-        let mut rows: Vec<R> = Vec::with_capacity(total);
-        rows.resize_with(total, Default::default);
+        // The rows start as defaults, written on all cores: at a million users that is
+        // half a GB of fresh memory, too much for one thread to touch before decoding starts.
+        let mut rows: Vec<R> = Vec::new();
+        (0..total)
+            .into_par_iter()
+            .map(|_| R::default())
+            .collect_into_vec(&mut rows);
         let mut slices = Vec::new();
         let mut rest: &mut [R] = &mut rows;
         for (_, n) in &prepared.plans {
@@ -220,9 +226,9 @@ impl Snapshot {
         self.run(&prepared, |i, reader| {
             let mut slot = slices
                 .get(i)
-                .ok_or_else(|| "no slice for a decoding thread".to_string())?
+                .ok_or_else(|| "no slice for a decoding task".to_string())?
                 .lock()
-                .map_err(|_| "a decoding thread failed".to_string())?;
+                .map_err(|_| "a decoding task failed".to_string())?;
             let slice: &mut [R] = &mut slot;
             let mut at = 0usize;
             for batch in reader {
@@ -244,7 +250,7 @@ impl Snapshot {
         Ok(rows)
     }
 
-    /// Decodes one table's record batches into per-thread accumulators (returned in row
+    /// Decodes one table's record batches into one accumulator per row group (returned in row
     /// order), for readers that want another shape than one `R` per row. `R` names the
     /// columns to decode and checks the file's schema; checksum as [`Snapshot::read_table`].
     pub fn fold_table<R: Record, A: Send>(
@@ -267,7 +273,7 @@ impl Snapshot {
     }
 
     /// Opens a table's file and plans its decoding: metadata, projection, row groups per
-    /// thread.
+    /// task.
     fn prepare<R: Record>(
         &self,
         table: Table,
@@ -319,7 +325,7 @@ impl Snapshot {
                 ));
             }
             let projection = projection::<R>(&metadata, &skip)?;
-            Ok((metadata, projection, thread_plans(&groups, total)))
+            Ok((metadata, projection, row_group_plans(&groups)))
         })();
         match plan {
             Ok((metadata, projection, plans)) => Ok(Prepared {
@@ -338,12 +344,12 @@ impl Snapshot {
         }
     }
 
-    /// Hashes the whole file on one thread while `per_thread` decodes each thread's row
-    /// groups on the others; results in row order, only when the digest matches.
+    /// Hashes the whole file on one thread while `decode_part` decodes each part's row
+    /// groups on the pool; results in row order, only when the digest matches.
     fn run<T: Send>(
         &self,
         p: &Prepared,
-        per_thread: impl Fn(usize, ParquetRecordBatchReader) -> Result<T, String> + Sync,
+        decode_part: impl Fn(usize, ParquetRecordBatchReader) -> Result<T, String> + Sync,
     ) -> Result<Vec<T>, SnapshotError> {
         let (Some(metadata), Some(projection)) = (&p.metadata, &p.projection) else {
             return Err(SnapshotError::BadData {
@@ -351,33 +357,27 @@ impl Snapshot {
                 message: "not prepared".into(),
             });
         };
-        let per_thread = &per_thread;
+        let decode_part = &decode_part;
         let (digest, results) = std::thread::scope(|scope| {
+            // The checksum streams on a thread of its own (it waits on reads, which a pool
+            // thread should not), the row groups are decoded on the pool meanwhile.
             let hasher = scope.spawn(|| hash_file(&p.source, &p.path));
-            let handles: Vec<_> = p
+            let results: Vec<Result<T, String>> = p
                 .plans
-                .iter()
+                .par_iter()
                 .enumerate()
                 .map(|(i, (row_groups, _))| {
-                    let source = p.source.clone();
-                    let metadata = metadata.clone();
-                    let projection = projection.clone();
-                    let row_groups = row_groups.clone();
-                    scope.spawn(move || -> Result<T, String> {
-                        let reader =
-                            ParquetRecordBatchReaderBuilder::new_with_metadata(source, metadata)
-                                .with_projection(projection)
-                                .with_row_groups(row_groups)
-                                .with_batch_size(BATCH_ROWS)
-                                .build()
-                                .map_err(|e| e.to_string())?;
-                        per_thread(i, reader)
-                    })
+                    let reader = ParquetRecordBatchReaderBuilder::new_with_metadata(
+                        p.source.clone(),
+                        metadata.clone(),
+                    )
+                    .with_projection(projection.clone())
+                    .with_row_groups(row_groups.clone())
+                    .with_batch_size(BATCH_ROWS)
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                    decode_part(i, reader)
                 })
-                .collect();
-            let results: Vec<Result<T, String>> = handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
                 .collect();
             (
                 hasher
@@ -452,31 +452,20 @@ struct Prepared {
     source: Positional,
     metadata: Option<ArrowReaderMetadata>,
     projection: Option<ProjectionMask>,
-    /// Row groups per decoding thread, with their row counts.
+    /// Row groups per decoding task, with their row counts.
     plans: Vec<(Vec<usize>, usize)>,
     skip: Vec<&'static str>,
 }
 
-/// Contiguous runs of row groups of about equal row counts, one per core.
-fn thread_plans(groups: &[usize], total: usize) -> Vec<(Vec<usize>, usize)> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .clamp(1, groups.len().max(1));
-    let per_thread = total.div_ceil(threads).max(1);
-    let mut plans: Vec<(Vec<usize>, usize)> = Vec::new();
-    let (mut current, mut count) = (Vec::new(), 0usize);
-    for (i, n) in groups.iter().enumerate() {
-        current.push(i);
-        count += n;
-        if count >= per_thread {
-            plans.push((std::mem::take(&mut current), count));
-            count = 0;
-        }
-    }
-    if !current.is_empty() || plans.is_empty() {
-        plans.push((current, count));
-    }
-    plans
+/// One decoding task per row group, in file order. The tasks run on all cores (rayon's pool,
+/// shared with the other tables and snapshots being read at the same time), and each fills
+/// its own part of the output, so the rows come back in file order whatever the scheduling.
+fn row_group_plans(groups: &[usize]) -> Vec<(Vec<usize>, usize)> {
+    groups
+        .iter()
+        .enumerate()
+        .map(|(index, rows)| (vec![index], *rows))
+        .collect()
 }
 
 /// The file's sha256 (lowercase hex), streamed through one small buffer. It reads the

@@ -8,6 +8,7 @@ use crate::columns::{
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, Field, Schema, SchemaRef};
 use dirsnap_model::{AdGroup, AdUser, IidGroup, IidUser, M365Group, M365User, Membership};
+use rayon::prelude::*;
 use std::sync::{Arc, OnceLock};
 
 /// One of the three tables of a snapshot.
@@ -43,6 +44,13 @@ pub trait Record: Default + Send + Sync + 'static {
     fn schema() -> SchemaRef;
     fn columns() -> &'static [ColumnDoc];
     fn to_batch(rows: &[Self]) -> Result<RecordBatch, ArrowError>;
+    /// Builds the column at `index` (schema order) from the rows; `None` past the last
+    /// column. The writer builds and encodes each column of a row group on its own task.
+    fn build_column(rows: &[Self], index: usize) -> Option<ArrayRef> {
+        Self::to_batch(rows)
+            .ok()
+            .and_then(|batch| batch.columns().get(index).cloned())
+    }
     /// Whether `fill_from_batch` uses this column's values. The reader decodes only these
     /// (minus `skip`); every column's type is still checked against the file's schema.
     fn reads_column(name: &str) -> bool {
@@ -99,30 +107,37 @@ macro_rules! record {
             }
 
             fn to_batch(rows: &[Self]) -> Result<RecordBatch, ArrowError> {
-                // `raw` is about as much copying as every other column together: build it on
-                // a second thread while this one builds the rest.
-                let columns: Vec<ArrayRef> = std::thread::scope(|scope| {
-                    let mut raw = None;
-                    let mut built: Vec<Option<ArrayRef>> = Vec::new();
-                    $(
-                        if $col == "raw" && rows.len() >= PARALLEL_BUILD_ROWS {
-                            raw = Some((built.len(), scope.spawn(|| {
-                                <$kind as Column>::build(rows.iter().map(|r| &r.$field))
-                            })));
-                            built.push(None);
-                        } else {
-                            built.push(Some(<$kind as Column>::build(rows.iter().map(|r| &r.$field))));
-                        }
-                    )*
-                    if let Some((i, handle)) = raw {
-                        let array = handle.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-                        if let Some(slot) = built.get_mut(i) {
-                            *slot = Some(array);
-                        }
+                let schema = Self::schema();
+                let count = schema.fields().len();
+                let build = |index| Self::build_column(rows, index);
+                // One task per column on all cores. `raw`, as much copying as every other
+                // column together, is the last column of every table: building in reverse
+                // starts it first. The columns come back in schema order whichever thread
+                // built them, so the batch does not depend on the scheduling.
+                let built: Option<Vec<ArrayRef>> = if rows.len() >= PARALLEL_BUILD_ROWS {
+                    let mut reversed: Vec<Option<ArrayRef>> =
+                        (0..count).into_par_iter().rev().map(build).collect();
+                    reversed.reverse();
+                    reversed.into_iter().collect()
+                } else {
+                    (0..count).map(build).collect()
+                };
+                let columns = built.ok_or_else(|| {
+                    ArrowError::SchemaError(format!("fewer than {count} columns could be built"))
+                })?;
+                RecordBatch::try_new(schema, columns)
+            }
+
+            fn build_column(rows: &[Self], index: usize) -> Option<ArrayRef> {
+                let mut at = 0usize;
+                $(
+                    if index == at {
+                        return Some(<$kind as Column>::build(rows.iter().map(|r| &r.$field)));
                     }
-                    built.into_iter().flatten().collect()
-                });
-                RecordBatch::try_new(Self::schema(), columns)
+                    at += 1;
+                )*
+                let _ = at;
+                None
             }
 
             fn reads_column(name: &str) -> bool {

@@ -5,7 +5,7 @@
 use crate::error::SnapshotError;
 use crate::kinds::KindSpec;
 use crate::records::{Record, Table};
-use arrow_array::RecordBatch;
+use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::SchemaRef;
 use chrono::{DateTime, Utc};
 use dirsnap_durable::StagedDir;
@@ -17,15 +17,19 @@ use parquet::arrow::arrow_writer::{
     ArrowColumnChunk, ArrowColumnWriter, ArrowRowGroupWriterFactory, compute_leaves,
 };
 use parquet::basic::Compression;
+use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 /// Rows per Parquet row group: bounded memory while writing, and large enough for fast scans.
 const ROW_GROUP_ROWS: usize = 64 * 1024;
@@ -59,14 +63,86 @@ impl Write for HashingWriter {
     }
 }
 
+/// The file end of a [`TableWriter`]: a thread that appends each encoded row group to the
+/// file (through the sha256 of [`HashingWriter`]) while the next row group is built and
+/// encoded. Row groups are appended in the order they are handed over, so the bytes do not
+/// depend on the scheduling.
+struct Appender {
+    queue: Option<SyncSender<Vec<ArrowColumnChunk>>>,
+    thread: Option<JoinHandle<Result<SerializedFileWriter<HashingWriter>, ParquetError>>>,
+}
+
+impl Appender {
+    fn start(mut file: SerializedFileWriter<HashingWriter>) -> Appender {
+        // One row group waiting beside the one being appended: enough to keep the encoder
+        // busy, and bounded memory (a row group's encoded chunks are tens of MB at most).
+        let (queue, row_groups) = sync_channel::<Vec<ArrowColumnChunk>>(1);
+        let thread = std::thread::spawn(move || {
+            for chunks in row_groups {
+                let mut row_group = file.next_row_group()?;
+                for chunk in chunks {
+                    chunk.append_to_row_group(&mut row_group)?;
+                }
+                row_group.close()?;
+            }
+            Ok(file)
+        });
+        Appender {
+            queue: Some(queue),
+            thread: Some(thread),
+        }
+    }
+
+    /// Queues a row group's column chunks, in column order. An error is the appending
+    /// thread's, if it has stopped.
+    fn append(&mut self, chunks: Vec<ArrowColumnChunk>) -> Result<(), String> {
+        let sent = match &self.queue {
+            Some(queue) => queue.send(chunks).is_ok(),
+            None => false,
+        };
+        if sent {
+            Ok(())
+        } else {
+            // The thread stopped early: its error says why.
+            match self.finish() {
+                Err(message) => Err(message),
+                Ok(_) => Err("the file was already finished".into()),
+            }
+        }
+    }
+
+    /// Waits until every queued row group is in the file and hands the file back.
+    fn finish(&mut self) -> Result<SerializedFileWriter<HashingWriter>, String> {
+        self.queue = None;
+        match self.thread.take() {
+            Some(thread) => match thread.join() {
+                Ok(result) => result.map_err(|e| e.to_string()),
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
+            None => Err("the file was already finished".into()),
+        }
+    }
+}
+
+impl Drop for Appender {
+    /// An abandoned writer still waits for its thread, so the file is closed before the
+    /// staging directory is removed (Windows refuses to delete open files).
+    fn drop(&mut self) {
+        self.queue = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
 /// One Parquet file being written. Rows are buffered into row groups of about
-/// [`ROW_GROUP_ROWS`]; each row group's columns are encoded on all cores at once (the
-/// `raw` column alone is as much work as all the others), then appended in order.
+/// [`ROW_GROUP_ROWS`]; each row group's columns are built and encoded on all cores (one
+/// task per column), then handed to the [`Appender`] in column order.
 struct TableWriter {
     path: PathBuf,
     table: Table,
     schema: SchemaRef,
-    file: SerializedFileWriter<HashingWriter>,
+    appender: Appender,
     factory: ArrowRowGroupWriterFactory,
     pending: Vec<RecordBatch>,
     pending_rows: usize,
@@ -74,25 +150,56 @@ struct TableWriter {
     rows: u64,
 }
 
+/// Columns whose values are (nearly) all distinct: keys, identifiers, DNs, login names and
+/// addresses, change numbers and times, binary GUIDs, `raw`. A dictionary there only costs
+/// time until the encoder gives up on it, so these are written plain from the start.
+const DISTINCT_COLUMNS: &[&str] = &[
+    // ad
+    "object_guid",
+    "object_guid_bin",
+    "object_sid",
+    "dn",
+    "sam_account_name",
+    "user_principal_name",
+    "mail",
+    "consistency_guid",
+    "consistency_guid_bin",
+    "when_created",
+    "when_changed",
+    "usn_changed",
+    // iid and m365
+    "id",
+    "user_name",
+    "external_id",
+    "downstream_id",
+    "email",
+    "emails",
+    "meta_created",
+    "meta_last_modified",
+    "meta_version",
+    "immutable_id",
+    "created",
+    "deleted_at",
+    // memberships
+    "member_key",
+    "member_ref",
+    // every table
+    "raw",
+];
+
+/// pyarrow's encoder settings (a dictionary per column chunk, falling back to plain when it
+/// passes 1 MiB; data pages of 1 MiB; Snappy), except that columns of distinct values are
+/// written plain from the start and statistics are kept per column chunk, not per page, and
+/// not at all for `raw`: min/max over long strings cost time and help no reader.
 fn properties() -> WriterProperties {
     let mut b = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        // Most columns are unique per row (keys, names, DNs, raw JSON): a dictionary attempt
-        // there is wasted work. Only columns with few distinct values get one.
-        .set_dictionary_enabled(false)
-        // Page-level min/max over long strings costs time and buys nothing for our readers.
-        .set_statistics_enabled(EnabledStatistics::Chunk);
-    for col in [
-        "domain",
-        "department",
-        "title",
-        "member_kind",
-        "group_key",
-        "preferred_language",
-        "timezone",
-    ] {
-        b = b.set_column_dictionary_enabled(ColumnPath::from(col), true);
+        .set_dictionary_enabled(true)
+        .set_statistics_enabled(EnabledStatistics::Chunk)
+        .set_column_statistics_enabled(ColumnPath::from("raw"), EnabledStatistics::None);
+    for col in DISTINCT_COLUMNS {
+        b = b.set_column_dictionary_enabled(ColumnPath::from(*col), false);
     }
     b.build()
 }
@@ -119,7 +226,7 @@ impl TableWriter {
             path: path.clone(),
             table,
             schema: R::schema(),
-            file,
+            appender: Appender::start(file),
             factory,
             pending: Vec::new(),
             pending_rows: 0,
@@ -138,6 +245,14 @@ impl TableWriter {
 
     fn write<R: Record>(&mut self, rows: &[R]) -> Result<(), SnapshotError> {
         for chunk in rows.chunks(ROW_GROUP_ROWS) {
+            if self.pending.is_empty() && chunk.len() == ROW_GROUP_ROWS {
+                // A whole row group at once (the usual case when a table is written in one
+                // call): each column is built by the task that encodes it and dropped as
+                // soon as it is encoded, so only the columns in flight are in memory. The
+                // row group is the one the batch path below would have made.
+                self.encode_row_group(|index| R::build_column(chunk, index).map(|a| vec![a]))?;
+                continue;
+            }
             let batch = R::to_batch(chunk).map_err(|e| self.encode_error(e.to_string()))?;
             self.pending_rows += batch.num_rows();
             self.pending.push(batch);
@@ -149,15 +264,32 @@ impl TableWriter {
         Ok(())
     }
 
+    /// Encodes the buffered batches as one row group.
     fn flush_row_group(&mut self) -> Result<(), SnapshotError> {
         if self.pending.is_empty() {
             return Ok(());
         }
+        let pending = std::mem::take(&mut self.pending);
+        self.pending_rows = 0;
+        self.encode_row_group(|index| {
+            pending
+                .iter()
+                .map(|batch| batch.columns().get(index).cloned())
+                .collect()
+        })
+    }
+
+    /// Encodes one row group, one task per column chunk, and hands it to the appender.
+    /// `column(index)` gives the arrays of the column at `index` (schema order), in row order.
+    fn encode_row_group(
+        &mut self,
+        column: impl Fn(usize) -> Option<Vec<ArrayRef>> + Sync,
+    ) -> Result<(), SnapshotError> {
         let writers = self
             .factory
             .create_column_writers(self.row_groups)
             .map_err(|e| self.encode_error(e.to_string()))?;
-        let fields = self.schema.fields().clone();
+        let fields = self.schema.fields();
         if writers.len() != fields.len() {
             return Err(self.encode_error(format!(
                 "{} column writers for {} fields",
@@ -165,81 +297,44 @@ impl TableWriter {
                 fields.len()
             )));
         }
-        // Balance the columns over the threads by their in-memory size, largest first.
-        let threads = std::thread::available_parallelism()
-            .map_or(1, usize::from)
-            .clamp(1, writers.len().max(1));
-        let mut sized: Vec<(usize, usize, ArrowColumnWriter)> = writers
-            .into_iter()
-            .enumerate()
-            .map(|(i, w)| {
-                let size = self
-                    .pending
-                    .iter()
-                    .map(|b| b.column(i).get_array_memory_size())
-                    .sum();
-                (i, size, w)
+        // `raw`, the longest column to encode, is the last of every table: starting from the
+        // end keeps it from running alone after the others are done.
+        let columns: Vec<(usize, ArrowColumnWriter)> =
+            writers.into_iter().enumerate().rev().collect();
+        let encoded: Result<Vec<(usize, ArrowColumnChunk)>, String> = columns
+            .into_par_iter()
+            .map(|(index, mut writer)| {
+                let field = fields
+                    .get(index)
+                    .ok_or_else(|| format!("no field for column {index}"))?;
+                let arrays = column(index).ok_or_else(|| format!("no data for column {index}"))?;
+                for array in &arrays {
+                    for leaf in compute_leaves(field, array).map_err(|e| e.to_string())? {
+                        writer.write(&leaf).map_err(|e| e.to_string())?;
+                    }
+                }
+                drop(arrays);
+                Ok((index, writer.close().map_err(|e| e.to_string())?))
             })
             .collect();
-        sized.sort_by_key(|s| std::cmp::Reverse(s.1));
-        let mut shares: Vec<(usize, Vec<(usize, ArrowColumnWriter)>)> =
-            (0..threads).map(|_| (0, Vec::new())).collect();
-        for (i, size, w) in sized {
-            if let Some(lightest) = shares.iter_mut().min_by_key(|s| s.0) {
-                lightest.0 += size;
-                lightest.1.push((i, w));
-            }
-        }
-        let pending = &self.pending;
-        let fields = &fields;
-        let results: Vec<Result<Vec<(usize, ArrowColumnChunk)>, String>> =
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = shares
-                    .into_iter()
-                    .map(|(_, share)| {
-                        scope.spawn(move || {
-                            let mut chunks = Vec::with_capacity(share.len());
-                            for (i, mut writer) in share {
-                                for batch in pending {
-                                    for leaf in compute_leaves(&fields[i], batch.column(i))
-                                        .map_err(|e| e.to_string())?
-                                    {
-                                        writer.write(&leaf).map_err(|e| e.to_string())?;
-                                    }
-                                }
-                                chunks.push((i, writer.close().map_err(|e| e.to_string())?));
-                            }
-                            Ok(chunks)
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                    .collect()
-            });
-        let mut chunks = Vec::new();
-        for r in results {
-            chunks.extend(r.map_err(|e| self.encode_error(e))?);
-        }
-        chunks.sort_by_key(|(i, _)| *i);
-        let appended = self.file.next_row_group().and_then(|mut row_group| {
-            for (_, chunk) in chunks {
-                chunk.append_to_row_group(&mut row_group)?;
-            }
-            row_group.close()
-        });
-        appended.map_err(|e| self.encode_error(e.to_string()))?;
+        let mut chunks = encoded.map_err(|message| self.encode_error(message))?;
+        // The file holds them in schema order, whichever thread finished first.
+        chunks.sort_by_key(|(index, _)| *index);
+        let chunks = chunks.into_iter().map(|(_, chunk)| chunk).collect();
+        let appended = self.appender.append(chunks);
+        appended.map_err(|message| self.encode_error(message))?;
         self.row_groups += 1;
-        self.pending.clear();
-        self.pending_rows = 0;
         Ok(())
     }
 
     fn finish(mut self) -> Result<FileEntry, SnapshotError> {
         self.flush_row_group()?;
         let path = self.path.clone();
-        let sink = self.file.into_inner().map_err(|e| SnapshotError::Encode {
+        let file = self
+            .appender
+            .finish()
+            .map_err(|message| self.encode_error(message))?;
+        let sink = file.into_inner().map_err(|e| SnapshotError::Encode {
             path: path.clone(),
             table: self.table.file_name(),
             message: e.to_string(),

@@ -120,7 +120,8 @@ pub fn read_edges(snap: &Snapshot) -> Result<Edges, SnapshotError> {
         Edges::with_capacity,
         |edges, batch| for_each_edge(batch, |e| edges.push(e.group, e.member, e.kind)),
     )?;
-    let mut out = Edges::default();
+    // One part per row group: size the whole list once instead of growing it part by part.
+    let mut out = Edges::with_capacity(parts.iter().map(Edges::len).sum());
     for p in parts {
         out.append(p);
     }
