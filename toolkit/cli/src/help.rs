@@ -77,7 +77,10 @@ Exit codes:
   2  invalid config or secret, no token, an expired token (nothing is sent), or an --out
      that exists or cannot be created";
 
-pub const EXPORT_M365: &str = "\
+/// `export m365`'s examples and exit codes, shown by `-h` and at the end of `--help`.
+macro_rules! export_m365_examples {
+    () => {
+        "\
 Examples:
   dirsnap export m365 --token-env GRAPH_TOKEN --out snaps/m365-1127
   dirsnap export m365 --from-csv users.csv --out snaps/m365-1127
@@ -87,10 +90,15 @@ Exit codes:
   0  the snapshot was written
   1  network or Graph failure after the retries (no snapshot is left)
   2  missing or refused credentials, a CSV that cannot be used, or an --out that exists or
-     cannot be created";
+     cannot be created"
+    };
+}
+
+pub const EXPORT_M365: &str = export_m365_examples!();
 
 /// `export m365 --help`: its credentials and CSV notes, then the examples and exit codes.
-pub const EXPORT_M365_LONG: &str = "\
+pub const EXPORT_M365_LONG: &str = concat!(
+    "\
 Credentials (Graph):
   --token-env VAR       an access token in the environment variable VAR, or
   client credentials    DIRSNAP_M365_TENANT_ID, DIRSNAP_M365_CLIENT_ID, DIRSNAP_M365_CLIENT_SECRET
@@ -102,16 +110,9 @@ the immutableId, so the snapshot marks it unknown (immutable_id_known = false).
 
 See docs/m365-export.md.
 
-Examples:
-  dirsnap export m365 --token-env GRAPH_TOKEN --out snaps/m365-1127
-  dirsnap export m365 --from-csv users.csv --out snaps/m365-1127
-  dirsnap export m365 --out snaps/m365-1127 --json    # client credentials from DIRSNAP_M365_*
-
-Exit codes:
-  0  the snapshot was written
-  1  network or Graph failure after the retries (no snapshot is left)
-  2  missing or refused credentials, a CSV that cannot be used, or an --out that exists or
-     cannot be created";
+",
+    export_m365_examples!()
+);
 
 pub const RECONCILE: &str = "\
 Examples:
