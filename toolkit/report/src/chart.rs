@@ -225,42 +225,48 @@ pub(crate) fn markdown_tables(
     findings_heading: &str,
     summary: &Summary,
 ) {
-    let none = |_: Op| None;
-    let bars = action_bars(summary, &none);
-    let max = bars.iter().map(|b| b.count).max().unwrap_or(0);
-    let _ = writeln!(o, "| {actions_heading} | count | |\n|---|---:|---|");
-    for b in &bars {
-        let _ = writeln!(
-            o,
-            "| `{}` | {} | {} |",
-            b.key,
-            grouped(b.count),
-            md_bar(b.count, max)
-        );
-    }
-    let _ = writeln!(
+    let actions = action_bars(summary, &|_| None);
+    markdown_table(
         o,
-        "| **all actions** | **{}** | |\n",
-        grouped(summary.actions)
+        actions_heading,
+        &actions,
+        "all actions",
+        summary.actions,
+        |key| format!("`{key}`"),
     );
-    let none = |_: &str| None;
-    let bars = severity_bars(summary, &none);
+    let findings = severity_bars(summary, &|_| None);
+    markdown_table(
+        o,
+        findings_heading,
+        &findings,
+        "all findings",
+        summary.findings,
+        str::to_string,
+    );
+}
+
+/// One of [`markdown_tables`]' tables: a row per bar (its key as `key_cell` writes it), then
+/// the total.
+fn markdown_table(
+    o: &mut dyn std::fmt::Write,
+    heading: &str,
+    bars: &[Bar],
+    total_label: &str,
+    total: u64,
+    key_cell: impl Fn(&str) -> String,
+) {
     let max = bars.iter().map(|b| b.count).max().unwrap_or(0);
-    let _ = writeln!(o, "| {findings_heading} | count | |\n|---|---:|---|");
-    for b in &bars {
+    let _ = writeln!(o, "| {heading} | count | |\n|---|---:|---|");
+    for b in bars {
         let _ = writeln!(
             o,
             "| {} | {} | {} |",
-            b.key,
+            key_cell(&b.key),
             grouped(b.count),
             md_bar(b.count, max)
         );
     }
-    let _ = writeln!(
-        o,
-        "| **all findings** | **{}** | |\n",
-        grouped(summary.findings)
-    );
+    let _ = writeln!(o, "| **{total_label}** | **{}** | |\n", grouped(total));
 }
 
 #[cfg(test)]
