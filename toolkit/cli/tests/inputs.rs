@@ -52,6 +52,25 @@ fn rewrite_ids(from: &Path, to: &Path) {
     .unwrap();
 }
 
+/// The findings with `code` in the plan a reconcile (`o`, which must have written one, exit
+/// 0 or 3) wrote to `out`.
+fn planned_findings(o: &Output, out: &Path, code: &str) -> Vec<serde_json::Value> {
+    assert!(
+        matches!(o.status.code(), Some(0 | 3)),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("plan.json")).unwrap()).unwrap();
+    plan["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == code)
+        .cloned()
+        .collect()
+}
+
 #[test]
 fn contradicting_inputs_are_refused_naming_both() {
     let tmp = tempfile::tempdir().unwrap();
@@ -103,20 +122,8 @@ fn snapshots_taken_a_week_apart_are_a_time_gap_warning() {
         &["--ad", "--iid"],
         &out,
     );
-    assert!(
-        matches!(o.status.code(), Some(0 | 3)),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let plan: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("plan.json")).unwrap()).unwrap();
-    let gap: Vec<&serde_json::Value> = plan["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["code"] == "SNAPSHOT_TIME_GAP")
-        .collect();
-    assert_eq!(gap.len(), 1, "{}", plan["findings"]);
+    let gap = planned_findings(&o, &out, "SNAPSHOT_TIME_GAP");
+    assert_eq!(gap.len(), 1, "{gap:?}");
     assert_eq!(gap[0]["severity"], "warning");
     assert!(
         gap[0]["message"]
@@ -140,20 +147,8 @@ fn one_snapshot_in_two_roles_is_a_warning() {
         &["--ad", "--iid", "--previous-iid"],
         &out,
     );
-    assert!(
-        matches!(o.status.code(), Some(0 | 3)),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let plan: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("plan.json")).unwrap()).unwrap();
-    let repeated: Vec<&serde_json::Value> = plan["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["code"] == "SNAPSHOT_REPEATED")
-        .collect();
-    assert_eq!(repeated.len(), 1, "{}", plan["findings"]);
+    let repeated = planned_findings(&o, &out, "SNAPSHOT_REPEATED");
+    assert_eq!(repeated.len(), 1, "{repeated:?}");
     let message = repeated[0]["message"].as_str().unwrap();
     assert!(
         message.contains("--iid and --previous-iid are the same snapshot"),

@@ -364,8 +364,7 @@ fn many_rows_across_row_groups_and_threads_round_trip_in_order() {
 /// file's sha256, so the checksum passes and only that column is damaged.
 fn damage_column(snap: &Path, column: &str) {
     use parquet::file::reader::{FileReader, SerializedFileReader};
-    let file = snap.join("users.parquet");
-    let mut bytes = std::fs::read(&file).unwrap();
+    let mut bytes = std::fs::read(snap.join("users.parquet")).unwrap();
     let reader = SerializedFileReader::new(bytes::Bytes::from(bytes.clone())).unwrap();
     let mut damaged = 0;
     for rg in reader.metadata().row_groups() {
@@ -381,15 +380,20 @@ fn damage_column(snap: &Path, column: &str) {
         }
     }
     assert!(damaged > 0, "no column {column}");
-    let sha = {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(&bytes))
-    };
-    std::fs::write(&file, &bytes).unwrap();
+    write_users_bytes(snap, &bytes);
+}
+
+/// Writes `bytes` as a snapshot's users.parquet and updates the manifest's checksum, so the
+/// reader gets past the checksum to the content.
+fn write_users_bytes(snap: &Path, bytes: &[u8]) {
+    std::fs::write(snap.join("users.parquet"), bytes).unwrap();
     let manifest = snap.join("manifest.json");
     let mut m: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
-    m["files"]["users.parquet"]["sha256"] = serde_json::Value::String(sha);
+    m["files"]["users.parquet"]["sha256"] = serde_json::Value::String({
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(bytes))
+    });
     std::fs::write(&manifest, serde_json::to_string_pretty(&m).unwrap()).unwrap();
 }
 
@@ -447,22 +451,36 @@ fn skip_columns_never_decodes_them() {
     assert!(matches!(err, SnapshotError::BadData { .. }), "{err}");
 }
 
+/// The first batch of a snapshot's users.parquet.
+fn users_batch(snap: &Path) -> arrow_array::RecordBatch {
+    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(snap.join("users.parquet")).unwrap(),
+    )
+    .unwrap()
+    .build()
+    .unwrap()
+    .next()
+    .unwrap()
+    .unwrap()
+}
+
+/// Replaces a snapshot's users.parquet by `batch` (as another tool would write it) and
+/// updates the manifest's checksum, so only the file's content is wrong.
+fn replace_users_file(snap: &Path, batch: &arrow_array::RecordBatch) {
+    let mut buf = Vec::new();
+    let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
+    w.write(batch).unwrap();
+    w.close().unwrap();
+    write_users_bytes(snap, &buf);
+}
+
 #[test]
 fn a_skipped_column_is_still_type_checked() {
     // A users.parquet whose raw column is not a string is refused even with skip_raw.
     use arrow_array::{ArrayRef, Int64Array, RecordBatch};
     let dir = tempfile::tempdir().unwrap();
     let snap = small_snapshot(dir.path());
-    let file = snap.join("users.parquet");
-    let good = {
-        let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-            std::fs::File::open(&file).unwrap(),
-        )
-        .unwrap()
-        .build()
-        .unwrap();
-        r.into_iter().next().unwrap().unwrap()
-    };
+    let good = users_batch(&snap);
     let schema = good.schema();
     let raw_at = schema.index_of("raw").unwrap();
     let mut fields: Vec<_> = schema.fields().iter().cloned().collect();
@@ -475,19 +493,7 @@ fn a_skipped_column_is_still_type_checked() {
     cols[raw_at] = std::sync::Arc::new(Int64Array::from(vec![7i64]));
     let batch =
         RecordBatch::try_new(std::sync::Arc::new(arrow_schema::Schema::new(fields)), cols).unwrap();
-    let mut buf = Vec::new();
-    let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
-    std::fs::write(&file, &buf).unwrap();
-    let manifest = snap.join("manifest.json");
-    let mut m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
-    m["files"]["users.parquet"]["sha256"] = serde_json::Value::String({
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(&buf))
-    });
-    std::fs::write(&manifest, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    replace_users_file(&snap, &batch);
     let err = Snapshot::open(&snap)
         .unwrap()
         .read::<Ad>(&ReadOptions::without_raw())
@@ -503,31 +509,10 @@ fn a_missing_column_is_called_missing() {
     use arrow_array::RecordBatch;
     let dir = tempfile::tempdir().unwrap();
     let snap = small_snapshot(dir.path());
-    let file = snap.join("users.parquet");
-    let good = {
-        let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-            std::fs::File::open(&file).unwrap(),
-        )
-        .unwrap()
-        .build()
-        .unwrap();
-        r.into_iter().next().unwrap().unwrap()
-    };
+    let good = users_batch(&snap);
     let mut batch: RecordBatch = good.clone();
     batch.remove_column(good.schema().index_of("dn").unwrap());
-    let mut buf = Vec::new();
-    let mut w = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
-    std::fs::write(&file, &buf).unwrap();
-    let manifest = snap.join("manifest.json");
-    let mut m: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
-    m["files"]["users.parquet"]["sha256"] = serde_json::Value::String({
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(&buf))
-    });
-    std::fs::write(&manifest, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    replace_users_file(&snap, &batch);
     let err = Snapshot::open(&snap)
         .unwrap()
         .read::<Ad>(&ReadOptions::default())
