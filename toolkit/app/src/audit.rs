@@ -49,10 +49,10 @@ fn pending_users(computed: &Computed) -> Vec<PendingUser> {
         .rows
         .users
         .iter()
-        .filter(|u| u.pending_deletion)
+        .filter(|u| u.pending_deletion())
         .map(|u| PendingUser {
-            user_name: u.user_name.clone(),
-            id: u.id.clone(),
+            user_name: u.user_name().to_owned(),
+            id: u.id().to_owned(),
         })
         .collect()
 }

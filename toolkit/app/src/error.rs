@@ -208,4 +208,8 @@ pub enum AppError {
     },
     #[error("cannot start the async runtime: {0}")]
     AsyncRuntime(#[source] std::io::Error),
+    /// Users that do not fit the engine's user table (4 GiB of one attribute's text in
+    /// 65,536 consecutive users).
+    #[error("cannot hold the users in memory: {0}")]
+    UserTable(#[from] dirsnap_model::TableError),
 }

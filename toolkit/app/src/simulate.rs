@@ -249,7 +249,7 @@ fn pending_seed(
     )?;
     let mut tables = IidTables::default();
     for u in users.iter().skip(users.len().saturating_sub(added)) {
-        let mut row = u.clone();
+        let mut row = u.to_row();
         // Read without `raw` (nothing needed it): the mock loads SCIM JSON.
         if row.raw.is_empty() {
             row.raw = dirsnap_reconcile::user_json(&row, &profile).to_string();

@@ -127,7 +127,8 @@ pub fn exit_code(result: &Result<(), CliError>) -> u8 {
             | AppError::InputChanged { .. }
             | AppError::ConfigGone { .. }
             | AppError::ConfigChanged { .. }
-            | AppError::MockProfile { .. } => INPUT,
+            | AppError::MockProfile { .. }
+            | AppError::UserTable(_) => INPUT,
             AppError::PendingList(e) => match e {
                 PendingListError::Io { source, .. } => input_or_runtime(matches!(
                     source.kind(),

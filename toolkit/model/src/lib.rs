@@ -12,6 +12,7 @@ mod m365;
 mod manifest;
 mod membership;
 pub mod scim_json;
+pub mod table;
 
 pub use ad::{AdGroup, AdUser, UAC_ACCOUNTDISABLE, filetime_to_utc};
 pub use guid::{Guid, GuidParseError, sid_to_string};
@@ -24,3 +25,4 @@ pub use m365::{M365Group, M365User};
 pub use manifest::{Counts, FileEntry, Filters, Manifest, SCHEMA_VERSION, Source, ToolInfo};
 pub use membership::{MemberKind, Membership};
 pub use scim_json::ScimJsonError;
+pub use table::{AdUserTable, AdUserView, IidUserTable, IidUserView, TableError, TextList};

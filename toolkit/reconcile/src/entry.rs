@@ -5,7 +5,7 @@
 use crate::key::{Edges, Key};
 use chrono::{DateTime, Utc};
 use dirsnap_filter::ldap::LdapEntry;
-use dirsnap_model::{AdGroup, AdUser, MemberKind};
+use dirsnap_model::{AdGroup, AdUserView, MemberKind};
 use serde_json::Value;
 use std::cell::OnceCell;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -289,13 +289,13 @@ fn typed<'s>(name: &str, pairs: &[(&str, Option<&'s [u8]>)]) -> Option<Vec<&'s [
 
 /// An AD user as an LDAP entry.
 pub struct UserEntry<'a> {
-    pub user: &'a AdUser,
+    pub user: AdUserView<'a>,
     graph: &'a AdGraph<'a>,
     computed: OnceCell<Computed>,
 }
 
 impl<'a> UserEntry<'a> {
-    pub fn new(user: &'a AdUser, graph: &'a AdGraph<'a>) -> Self {
+    pub fn new(user: AdUserView<'a>, graph: &'a AdGraph<'a>) -> Self {
         UserEntry {
             user,
             graph,
@@ -307,20 +307,20 @@ impl<'a> UserEntry<'a> {
         self.computed.get_or_init(|| {
             let u = self.user;
             let mut c = Computed::default();
-            if let Some(uac) = u.user_account_control {
+            if let Some(uac) = u.user_account_control() {
                 c.put("userAccountControl", uac.to_string());
             }
             c.common(
                 self.graph,
-                [&u.when_changed, &u.when_created],
-                u.usn_changed,
-                &u.object_guid,
-                &u.raw,
+                [&u.when_changed(), &u.when_created()],
+                u.usn_changed(),
+                u.object_guid(),
+                u.raw(),
             );
             if !c.attrs.contains_key("accountexpires") {
                 c.put(
                     "accountExpires",
-                    u.account_expires
+                    u.account_expires()
                         .as_ref()
                         .map_or_else(|| i64::MAX.to_string(), filetime),
                 );
@@ -337,24 +337,24 @@ impl<'a> UserEntry<'a> {
 impl LdapEntry for UserEntry<'_> {
     fn values<'s>(&'s self, attr: &str) -> Vec<&'s [u8]> {
         let u = self.user;
-        let b = |o: &'s Option<String>| o.as_deref().map(str::as_bytes);
+        let b = |o: Option<&'s str>| o.map(str::as_bytes);
         if let Some(v) = typed(
             attr,
             &[
-                ("objectGUID", Some(u.object_guid.as_bytes().as_slice())),
-                ("objectSid", b(&u.object_sid)),
-                ("distinguishedName", Some(u.dn.as_bytes())),
-                ("sAMAccountName", b(&u.sam_account_name)),
-                ("userPrincipalName", b(&u.user_principal_name)),
-                ("mail", b(&u.mail)),
-                ("givenName", b(&u.given_name)),
-                ("sn", b(&u.sn)),
-                ("displayName", b(&u.display_name)),
-                ("department", b(&u.department)),
-                ("title", b(&u.title)),
-                ("telephoneNumber", b(&u.telephone_number)),
-                ("mobile", b(&u.mobile)),
-                ("mS-DS-ConsistencyGuid", u.consistency_guid.as_deref()),
+                ("objectGUID", Some(u.object_guid().as_bytes().as_slice())),
+                ("objectSid", b(u.object_sid())),
+                ("distinguishedName", Some(u.dn().as_bytes())),
+                ("sAMAccountName", b(u.sam_account_name())),
+                ("userPrincipalName", b(u.user_principal_name())),
+                ("mail", b(u.mail())),
+                ("givenName", b(u.given_name())),
+                ("sn", b(u.sn())),
+                ("displayName", b(u.display_name())),
+                ("department", b(u.department())),
+                ("title", b(u.title())),
+                ("telephoneNumber", b(u.telephone_number())),
+                ("mobile", b(u.mobile())),
+                ("mS-DS-ConsistencyGuid", u.consistency_guid()),
             ],
         ) {
             return v;
@@ -367,16 +367,16 @@ impl LdapEntry for UserEntry<'_> {
     }
 
     fn dn(&self) -> &str {
-        &self.user.dn
+        self.user.dn()
     }
 
     fn in_chain(&self, attr: &str, target_dn: &str) -> bool {
         if !attr.eq_ignore_ascii_case("memberOf") {
             return false;
         }
-        let raw = raw_member_of(&self.user.raw);
+        let raw = raw_member_of(self.user.raw());
         self.graph
-            .reaches(&Key::of_guid(&self.user.object_guid), &raw, target_dn)
+            .reaches(&Key::of_guid(self.user.object_guid()), &raw, target_dn)
     }
 }
 
@@ -427,18 +427,18 @@ impl<'a> GroupEntry<'a> {
 impl LdapEntry for GroupEntry<'_> {
     fn values<'s>(&'s self, attr: &str) -> Vec<&'s [u8]> {
         let g = self.group;
-        let b = |o: &'s Option<String>| o.as_deref().map(str::as_bytes);
+        let b = |o: Option<&'s str>| o.map(str::as_bytes);
         if let Some(v) = typed(
             attr,
             &[
                 ("objectGUID", Some(g.object_guid.as_bytes().as_slice())),
-                ("objectSid", b(&g.object_sid)),
+                ("objectSid", b(g.object_sid.as_deref())),
                 ("distinguishedName", Some(g.dn.as_bytes())),
-                ("sAMAccountName", b(&g.sam_account_name)),
-                ("cn", b(&g.cn)),
-                ("displayName", b(&g.display_name)),
-                ("description", b(&g.description)),
-                ("mail", b(&g.mail)),
+                ("sAMAccountName", b(g.sam_account_name.as_deref())),
+                ("cn", b(g.cn.as_deref())),
+                ("displayName", b(g.display_name.as_deref())),
+                ("description", b(g.description.as_deref())),
+                ("mail", b(g.mail.as_deref())),
             ],
         ) {
             return v;

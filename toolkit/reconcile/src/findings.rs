@@ -16,7 +16,7 @@ use crate::users::recreated::AnchorChange;
 use chrono::{DateTime, Utc};
 use dirsnap_config::Threshold;
 use dirsnap_filter::ldap::LdapFilter;
-use dirsnap_model::{AdGroup, AdUser, IidGroup, IidUser, M365User};
+use dirsnap_model::{AdGroup, AdUserView, IidGroup, IidUserView, M365User};
 use dirsnap_plan::codes;
 use dirsnap_plan::{
     Action, Change, Confidence, Finding, InputDigest, Keys, MemberRef, Resource, Severity, show,
@@ -234,19 +234,19 @@ pub(crate) fn duplicate_key(attr: &str, value: &str, count: usize, names: &[Stri
 }
 
 /// How an AD user in a DUPLICATE_KEY finding is described.
-pub(crate) fn duplicate_key_member(user: &AdUser, instance: &str) -> String {
+pub(crate) fn duplicate_key_member(user: AdUserView<'_>, instance: &str) -> String {
     format!(
         "{} ({}, objectGUID {}, instance {instance})",
         user.label(),
-        user.dn,
-        user.object_guid
+        user.dn(),
+        user.object_guid()
     )
 }
 
 /// MISSING_USER_NAME: nothing bound to userName (`sources`) has a value.
 pub(crate) fn missing_user_name(
     instance: &str,
-    user: &AdUser,
+    user: AdUserView<'_>,
     keys: Keys,
     sources: &str,
 ) -> Finding {
@@ -254,7 +254,7 @@ pub(crate) fn missing_user_name(
         keys,
         message: format!(
             "the AD user {} has no value for {sources} (bound to userName), so Directory Sync cannot synchronize it",
-            user.dn
+            user.dn()
         ),
         remediation: format!(
             "set {sources} on the AD user, or exclude it with ad.ldap.filter.user"
@@ -271,14 +271,14 @@ pub(crate) fn missing_user_name(
 /// Why an AD user cannot be matched to one IIJ ID user, for AMBIGUOUS_MATCH and its
 /// skipped entry.
 pub(crate) fn ambiguity(why: &Ambiguity<'_>) -> String {
-    let describe = |users: &[&IidUser]| -> String {
+    let describe = |users: &[IidUserView<'_>]| -> String {
         users
             .iter()
-            .map(|u| format!("{} (id {})", u.user_name, u.id))
+            .map(|u| format!("{} (id {})", u.user_name(), u.id()))
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let one = |user: &Option<&IidUser>| describe(user.as_slice());
+    let one = |user: &Option<IidUserView<'_>>| describe(user.as_slice());
     match why {
         Ambiguity::SeveralByExternalId(users) => format!(
             "externalId matches several IIJ ID users: {}",
@@ -310,19 +310,24 @@ pub(crate) fn ambiguity(why: &Ambiguity<'_>) -> String {
         }
         Ambiguity::ClaimedByAnother(user) => format!(
             "the IIJ ID user {} is also matched by another AD object",
-            user.map(|u| format!("{} (id {})", u.user_name, u.id))
+            user.map(|u| format!("{} (id {})", u.user_name(), u.id()))
                 .unwrap_or_default()
         ),
     }
 }
 
 /// AMBIGUOUS_MATCH for a user; `why` from [`ambiguity`].
-pub(crate) fn ambiguous_user(instance: &str, user: &AdUser, keys: Keys, why: &str) -> Finding {
+pub(crate) fn ambiguous_user(
+    instance: &str,
+    user: AdUserView<'_>,
+    keys: Keys,
+    why: &str,
+) -> Finding {
     Finding {
         keys,
         message: format!(
             "the AD user {} cannot be matched to one IIJ ID user: {why}; nothing is done for it",
-            user.dn
+            user.dn()
         ),
         remediation: "decide which IIJ ID user is this person's: fix externalId / userName in IIJ ID Console (or delete the stray user), then reconcile again".into(),
         ..about(
@@ -339,19 +344,19 @@ pub(crate) fn ambiguous_user(instance: &str, user: &AdUser, keys: Keys, why: &st
 // ---------------------------------------------------------------------------------------
 
 /// ADOPTION: the pre-existing IIJ ID user `iid` (no externalId) is taken over by userName.
-pub(crate) fn adoption(instance: &str, iid: &IidUser, keys: Keys) -> Finding {
+pub(crate) fn adoption(instance: &str, iid: IidUserView<'_>, keys: Keys) -> Finding {
     Finding {
         keys,
         message: format!(
             "the IIJ ID user {} existed before and has no externalId; Directory Sync takes it over by userName and writes the AD values",
-            iid.user_name
+            iid.user_name()
         ),
         remediation: "check it is the same person as the AD user before applying".into(),
         ..about(
             codes::ADOPTION,
             Severity::Info,
             Some(instance),
-            user_subject(&iid.user_name),
+            user_subject(iid.user_name()),
         )
     }
 }
@@ -405,8 +410,8 @@ pub(crate) enum PendingConflict<'t> {
 /// deletion (or put into it by this plan), and cannot be restored.
 pub(crate) fn recreated_pending_deletion(
     instance: &str,
-    user: &AdUser,
-    iid: &IidUser,
+    user: AdUserView<'_>,
+    iid: IidUserView<'_>,
     keys: Keys,
     conflict: PendingConflict<'_>,
     evidence: Option<&PendingEvidence>,
@@ -418,7 +423,7 @@ pub(crate) fn recreated_pending_deletion(
             new,
         }) => format!(
             "it is a new AD object (objectGUID {}): its {attribute} {new} differs from the pending user's {old}",
-            user.object_guid
+            user.object_guid()
         ),
         PendingConflict::ExternalIdDiffers { new, old } => format!(
             "its externalId {} differs from the pending user's {}",
@@ -428,7 +433,7 @@ pub(crate) fn recreated_pending_deletion(
         PendingConflict::UserNameDiffers { new } => format!(
             "its userName {} differs from the pending user's {}",
             new.unwrap_or("(none)"),
-            iid.user_name
+            iid.user_name()
         ),
         PendingConflict::OldUserDeletedByThisPlan(AnchorChange {
             attribute,
@@ -436,7 +441,8 @@ pub(crate) fn recreated_pending_deletion(
             new,
         }) => format!(
             "it is a new AD object (objectGUID {}) whose {attribute} {new} differs from {old}; this plan first puts {} into pending deletion",
-            user.object_guid, iid.user_name
+            user.object_guid(),
+            iid.user_name()
         ),
     };
     let pending_now = !matches!(conflict, PendingConflict::OldUserDeletedByThisPlan(_));
@@ -444,9 +450,9 @@ pub(crate) fn recreated_pending_deletion(
         keys,
         message: format!(
             "the AD user {} has the login ID of the IIJ ID user {} (id {}){}, but {why}. Directory Sync cannot restore or create it and logs an error on every run until that user is deleted in the console; nothing is done for the AD user",
-            user.dn,
-            iid.user_name,
-            iid.id,
+            user.dn(),
+            iid.user_name(),
+            iid.id(),
             if pending_now {
                 ", which is pending deletion"
             } else {
@@ -458,7 +464,7 @@ pub(crate) fn recreated_pending_deletion(
         confidence: evidence.map_or(Confidence::High, PendingEvidence::confidence),
         remediation: format!(
             "in IIJ ID Console, delete {} permanently (Users pending deletion → delete){}; the next sync then creates the new user. Check this user's Microsoft 365 findings first",
-            iid.user_name,
+            iid.user_name(),
             if pending_now {
                 ""
             } else {
@@ -480,19 +486,19 @@ pub(crate) enum RecreatedUser<'t> {
     /// IIJ ID user continues, or is `restored` from pending deletion.
     Continues {
         old_guid: &'t str,
-        iid: &'t IidUser,
+        iid: IidUserView<'t>,
         restored: bool,
         /// Where the restored user's pending deletion comes from, when the live listing
         /// lacks it.
         evidence: Option<&'t PendingEvidence>,
     },
     /// Profile `recreated_live_user: update`: the user's anchors are rewritten in place.
-    UpdatedInPlace { iid: &'t IidUser },
+    UpdatedInPlace { iid: IidUserView<'t> },
     /// Profile `restore_requires_same_linking_id: false` (RC14): a new AD object with the
     /// userName and externalId of a user pending deletion restores it, and the restore
     /// overwrites the linking ID.
     RestoredOverAnchor {
-        iid: &'t IidUser,
+        iid: IidUserView<'t>,
         change: &'t AnchorChange,
         evidence: Option<&'t PendingEvidence>,
     },
@@ -503,7 +509,7 @@ pub(crate) enum RecreatedUser<'t> {
 /// RECREATED_USER: the AD account `user` was recreated (new objectGUID, same login ID).
 pub(crate) fn recreated_user(
     instance: &str,
-    user: &AdUser,
+    user: AdUserView<'_>,
     keys: Keys,
     outcome: RecreatedUser<'_>,
 ) -> Finding {
@@ -516,11 +522,11 @@ pub(crate) fn recreated_user(
         } => (
             format!(
                 "the AD account {} was recreated (objectGUID {} replaced {old_guid}), but nothing Directory Sync sends identifies the AD object, so the new account {} the IIJ ID user {} (id {}{}) and its Microsoft 365 linkage",
-                user.dn,
-                user.object_guid,
+                user.dn(),
+                user.object_guid(),
                 if restored { "restores" } else { "continues as" },
-                iid.user_name,
-                iid.id,
+                iid.user_name(),
+                iid.id(),
                 evidence
                     .map(|e| format!(", {}", e.describe()))
                     .unwrap_or_default()
@@ -530,7 +536,10 @@ pub(crate) fn recreated_user(
         RecreatedUser::UpdatedInPlace { iid } => (
             format!(
                 "the AD account {} was recreated (new objectGUID {}); profile recreated_live_user = update, so the IIJ ID user {} (id {}) is updated in place with the new anchors, changing its Microsoft 365 linkage ID",
-                user.dn, user.object_guid, iid.user_name, iid.id
+                user.dn(),
+                user.object_guid(),
+                iid.user_name(),
+                iid.id()
             ),
             Severity::Warning,
         ),
@@ -541,13 +550,13 @@ pub(crate) fn recreated_user(
         } => (
             format!(
                 "the AD account {} is a new AD object (objectGUID {}; its {} {} differs from the pending user's {}) with the userName and externalId of the IIJ ID user {} (id {}{}), which is pending deletion. Under profile restore_requires_same_linking_id = false (assumption RC14: the restore rule's text alone), Directory Sync restores that user and overwrites its {} with {}, which changes its Microsoft 365 linkage",
-                user.dn,
-                user.object_guid,
+                user.dn(),
+                user.object_guid(),
                 change.attribute,
                 change.new,
                 change.old,
-                iid.user_name,
-                iid.id,
+                iid.user_name(),
+                iid.id(),
                 evidence
                     .map(|e| format!(", {}", e.describe()))
                     .unwrap_or_default(),
@@ -559,7 +568,8 @@ pub(crate) fn recreated_user(
         RecreatedUser::NotVisible { old_guid } => (
             format!(
                 "the AD account {} was recreated (objectGUID {} replaced {old_guid}) and no IIJ ID user with its login ID is visible, so a new IIJ ID user is planned. If the old user is in pending deletion — where Directory Sync puts the user of a deleted AD account, and which IIJ ID does not list over SCIM (assumption MK2) — the create fails with 409 (login ID taken) until that user is deleted for good (lifecycle table: Recreate user → error)",
-                user.dn, user.object_guid
+                user.dn(),
+                user.object_guid()
             ),
             Severity::Warning,
         ),
@@ -1129,19 +1139,19 @@ pub(crate) fn ambiguous_group_claim(
 // ---------------------------------------------------------------------------------------
 
 /// CONSOLE_DRIFT: an owned user of the cache is gone from the live tenant.
-pub(crate) fn console_drift_user_gone(instance: &str, cached: &IidUser) -> Finding {
+pub(crate) fn console_drift_user_gone(instance: &str, cached: IidUserView<'_>) -> Finding {
     Finding {
-        keys: iid_keys(&cached.id),
+        keys: iid_keys(cached.id()),
         message: format!(
             "the IIJ ID user {} (id {}) that the last sync wrote is gone from the live tenant (deleted in the console?)",
-            cached.user_name, cached.id
+            cached.user_name(), cached.id()
         ),
         remediation: "run Directory Sync in recovery mode (it rebuilds the cache from the live tenant); review this plan in --mode recovery first".into(),
         ..about(
             codes::CONSOLE_DRIFT,
             Severity::Warning,
             Some(instance),
-            user_subject(&cached.user_name),
+            user_subject(cached.user_name()),
         )
     }
 }
@@ -1150,14 +1160,14 @@ pub(crate) fn console_drift_user_gone(instance: &str, cached: &IidUser) -> Findi
 /// cache → live).
 pub(crate) fn console_drift_user_changed(
     instance: &str,
-    cached: &IidUser,
+    cached: IidUserView<'_>,
     changes: &[Change],
 ) -> Finding {
     Finding {
-        keys: iid_keys(&cached.id),
+        keys: iid_keys(cached.id()),
         message: format!(
             "the IIJ ID user {} differs from what the last sync wrote (edited in the console): {}",
-            cached.user_name,
+            cached.user_name(),
             describe_changes(changes)
         ),
         remediation: "run Directory Sync in recovery mode so it re-reads the tenant (normal mode keeps sending requests computed from the stale cache); the precautions ask not to edit synchronized users in the console".into(),
@@ -1165,25 +1175,25 @@ pub(crate) fn console_drift_user_changed(
             codes::CONSOLE_DRIFT,
             Severity::Warning,
             Some(instance),
-            user_subject(&cached.user_name),
+            user_subject(cached.user_name()),
         )
     }
 }
 
 /// CONSOLE_DRIFT: a live user the instance would own is not in the cache.
-pub(crate) fn console_drift_user_created(instance: &str, live: &IidUser) -> Finding {
+pub(crate) fn console_drift_user_created(instance: &str, live: IidUserView<'_>) -> Finding {
     Finding {
-        keys: iid_keys(&live.id),
+        keys: iid_keys(live.id()),
         message: format!(
             "the IIJ ID user {} (id {}) exists in the live tenant but not in the last-known state: created outside Directory Sync since the last sync",
-            live.user_name, live.id
+            live.user_name(), live.id()
         ),
         remediation: "run recovery mode so Directory Sync learns about it (it then adopts or deletes it according to AD)".into(),
         ..about(
             codes::CONSOLE_DRIFT,
             Severity::Warning,
             Some(instance),
-            user_subject(&live.user_name),
+            user_subject(live.user_name()),
         )
     }
 }
@@ -1316,15 +1326,15 @@ pub(crate) fn live_member_not_found(
 pub(crate) fn live_user_taken(
     action: &Action,
     attr: &str,
-    taken: &IidUser,
+    taken: IidUserView<'_>,
     evidence: Option<&PendingEvidence>,
 ) -> Finding {
     let pending = match evidence {
         Some(e) => format!(", {}", e.describe()),
-        None if taken.pending_deletion => ", pending deletion".to_string(),
+        None if taken.pending_deletion() => ", pending deletion".to_string(),
         None => String::new(),
     };
-    let remediation = if taken.pending_deletion {
+    let remediation = if taken.pending_deletion() {
         "the user holding it is pending deletion: delete it for good in IIJ ID Console (Users pending deletion) if the new user should be created, after reading its Microsoft 365 findings; recovery mode reports it as RECREATED_PENDING_DELETION or restores it"
     } else {
         "run recovery mode, which matches existing users by externalId / userName instead of creating them"
@@ -1333,8 +1343,8 @@ pub(crate) fn live_user_taken(
         message: format!(
             "create_user {} will fail with 409: the live tenant already has this {attr} on user {} (id {}{pending}), which the cache does not know",
             action.user_name.clone().unwrap_or_default(),
-            taken.user_name,
-            taken.id,
+            taken.user_name(),
+            taken.id(),
         ),
         remediation: remediation.into(),
         confidence: evidence.map_or(Confidence::High, PendingEvidence::confidence),
@@ -1421,15 +1431,15 @@ pub(crate) fn live_group_taken(action: &Action, taken: &IidGroup) -> Finding {
 /// snapshot.
 pub(crate) fn dn_changed_user(
     instance: &str,
-    user: &AdUser,
+    user: AdUserView<'_>,
     keys: Keys,
-    previous: &AdUser,
+    previous: AdUserView<'_>,
 ) -> Finding {
     Finding {
         keys,
         message: format!(
             "the AD user's DN changed from {} to {} (moved or renamed); it is the same object (objectGUID {}), so its IIJ ID user and group memberships follow it",
-            previous.dn, user.dn, user.object_guid
+            previous.dn(), user.dn(), user.object_guid()
         ),
         remediation: "nothing to do; if group membership in IIJ ID looks wrong after a sync that ran during the move, run Directory Sync again (precautions)".into(),
         ..about(
@@ -1704,14 +1714,14 @@ pub(crate) fn token_expiring(
 pub(crate) mod skipped {
     use super::{foreign_delete_code, iid_filter_key};
     use crate::object_keys::iid_keys;
-    use dirsnap_model::AdUser;
+    use dirsnap_model::AdUserView;
     use dirsnap_plan::{Keys, Resource, Skipped};
 
     /// An AD user whose pending IIJ ID user `iid_name` would be restored, but whose SCIM id
     /// the console's list does not give: nothing can be sent to it.
     pub(crate) fn restore_id_unknown(
         instance: &str,
-        user: &AdUser,
+        user: AdUserView<'_>,
         keys: Keys,
         iid_name: &str,
     ) -> Skipped {
@@ -1729,7 +1739,7 @@ pub(crate) mod skipped {
     /// An AD user that shares `attrs` with another AD object (DUPLICATE_KEY).
     pub(crate) fn duplicate_key(
         instance: &str,
-        user: &AdUser,
+        user: AdUserView<'_>,
         keys: Keys,
         attrs: &[&str],
     ) -> Skipped {
@@ -1746,7 +1756,12 @@ pub(crate) mod skipped {
     }
 
     /// An AD user that cannot be matched to one IIJ ID user (`why`: see `ambiguity`).
-    pub(crate) fn ambiguous_match(instance: &str, user: &AdUser, keys: Keys, why: &str) -> Skipped {
+    pub(crate) fn ambiguous_match(
+        instance: &str,
+        user: AdUserView<'_>,
+        keys: Keys,
+        why: &str,
+    ) -> Skipped {
         Skipped {
             resource: Resource::User,
             instance: Some(instance.into()),

@@ -4,7 +4,7 @@
 //! read it from here, so neither depends on the other.
 
 use crate::profile::Profile;
-use dirsnap_model::{IidGroup, IidUser};
+use dirsnap_model::{IidGroup, IidUser, IidUserView};
 use serde_json::{Value, json};
 
 /// The SCIM JSON of an IIJ ID user: its verbatim `raw`, or one rebuilt from the typed
@@ -16,6 +16,17 @@ pub fn user_json(user: &IidUser, profile: &Profile) -> Value {
         return value;
     }
     user_to_json(user, profile)
+}
+
+/// [`user_json`] of a row of the engine's user table (the typed columns are copied out
+/// only when `raw` was not read).
+pub(crate) fn view_json(user: IidUserView<'_>, profile: &Profile) -> Value {
+    if !user.raw().is_empty()
+        && let Ok(value) = serde_json::from_str::<Value>(user.raw())
+    {
+        return value;
+    }
+    user_to_json(&user.to_row(), profile)
 }
 
 /// The SCIM JSON of an IIJ ID group, as [`user_json`].

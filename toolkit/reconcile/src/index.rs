@@ -4,7 +4,7 @@
 
 use crate::key::{EdgeRef, Edges, Key};
 use crate::pending::PendingEvidence;
-use dirsnap_model::{IidGroup, IidUser, MemberKind};
+use dirsnap_model::{IidGroup, IidUserTable, IidUserView, MemberKind};
 use std::hash::{Hash, Hasher};
 
 pub type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
@@ -392,7 +392,7 @@ pub fn resolve_edges<'e>(
 
 /// One IIJ ID snapshot's rows with indexes.
 pub struct IidIndex<'a> {
-    pub users: &'a [IidUser],
+    pub users: &'a IidUserTable,
     pub groups: &'a [IidGroup],
     /// Each user's `id` as a key.
     pub user_keys: Vec<Key>,
@@ -421,19 +421,19 @@ struct UserMaps<'a> {
     by_user_name: Multi<Ci<'a>>,
 }
 
-fn user_maps(users: &[IidUser]) -> UserMaps<'_> {
+fn user_maps(users: &IidUserTable) -> UserMaps<'_> {
     let n = users.len();
     // The four maps are independent: two threads build two each.
     let (keys, (ext, (link, names))) = std::thread::scope(|s| {
         let keys = s.spawn(|| {
-            let keys: Vec<Key> = users.iter().map(|u| Key::parse(&u.id)).collect();
+            let keys: Vec<Key> = users.iter().map(|u| Key::parse(u.id())).collect();
             let mut m = KeyIndex::with_capacity(n);
             for (i, k) in keys.iter().enumerate() {
                 m.insert(k.clone(), i as u32);
             }
             let mut ext = Multi::with_capacity(n);
             for (i, u) in users.iter().enumerate() {
-                if let Some(e) = u.external_id.as_deref().filter(|e| !e.is_empty()) {
+                if let Some(e) = u.external_id().filter(|e| !e.is_empty()) {
                     ext.insert(e, i as u32);
                 }
             }
@@ -442,10 +442,10 @@ fn user_maps(users: &[IidUser]) -> UserMaps<'_> {
         let mut link = Multi::with_capacity(n);
         let mut names = Multi::with_capacity(n);
         for (i, u) in users.iter().enumerate() {
-            if let Some(d) = u.downstream_id.as_deref().filter(|e| !e.is_empty()) {
+            if let Some(d) = u.downstream_id().filter(|e| !e.is_empty()) {
                 link.insert(d, i as u32);
             }
-            names.insert(Ci(u.user_name.as_str()), i as u32);
+            names.insert(Ci(u.user_name()), i as u32);
         }
         let (keys, m, ext) = keys.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         ((keys, m), (ext, (link, names)))
@@ -461,7 +461,7 @@ fn user_maps(users: &[IidUser]) -> UserMaps<'_> {
 }
 
 impl<'a> IidIndex<'a> {
-    pub fn new(users: &'a [IidUser], groups: &'a [IidGroup], edges: &Edges) -> Self {
+    pub fn new(users: &'a IidUserTable, groups: &'a [IidGroup], edges: &Edges) -> Self {
         let (maps, (group_by_key, group_by_name)) = std::thread::scope(|s| {
             let g = s.spawn(|| {
                 let mut group_by_key = KeyIndex::with_capacity(groups.len());
@@ -506,7 +506,7 @@ impl<'a> IidIndex<'a> {
     pub fn mark_presumed(&mut self, evidence: &'a [PendingEvidence]) {
         for e in evidence {
             if let Some(row) = self.user_by_id(&e.id)
-                && self.user(row).is_some_and(|u| u.pending_deletion)
+                && self.user(row).is_some_and(|u| u.pending_deletion())
             {
                 self.presumed.insert(row, e);
             }
@@ -530,7 +530,7 @@ impl<'a> IidIndex<'a> {
         self.group_by_key.get(&Key::parse(id))
     }
 
-    pub fn user(&self, i: u32) -> Option<&'a IidUser> {
+    pub fn user(&self, i: u32) -> Option<IidUserView<'a>> {
         self.users.get(i as usize)
     }
 

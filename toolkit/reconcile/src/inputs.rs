@@ -7,14 +7,14 @@ use crate::key::Edges;
 use crate::pending::{DismissedPending, PendingEvidence};
 use chrono::{DateTime, Utc};
 use dirsnap_config::DsConfig;
-use dirsnap_model::{AdGroup, AdUser, Filters, IidGroup, IidUser, M365User};
+use dirsnap_model::{AdGroup, AdUserTable, Filters, IidGroup, IidUserTable, M365User};
 use dirsnap_plan::{InputDigest, Mode};
 use std::collections::BTreeSet;
 
 /// One AD snapshot's rows.
 #[derive(Debug, Clone, Copy)]
 pub struct AdSnapshot<'a> {
-    pub users: &'a [AdUser],
+    pub users: &'a AdUserTable,
     pub groups: &'a [AdGroup],
     pub memberships: &'a Edges,
     pub taken_at: DateTime<Utc>,
@@ -26,7 +26,7 @@ pub struct AdSnapshot<'a> {
 /// One IIJ ID snapshot's rows.
 #[derive(Debug, Clone, Copy)]
 pub struct IidSnapshot<'a> {
-    pub users: &'a [IidUser],
+    pub users: &'a IidUserTable,
     pub groups: &'a [IidGroup],
     pub memberships: &'a Edges,
     /// When it was taken, when known (compared with the AD snapshots' time).

@@ -13,7 +13,7 @@ use crate::mapping::{DesiredKeys, Mapper};
 use crate::plan_builder::PlanBuilder;
 use crate::scope::{self, ConfigFilters};
 use dirsnap_filter::scim::Filter as ScimFilter;
-use dirsnap_model::{AdGroup, AdUser};
+use dirsnap_model::{AdGroup, AdUserView};
 
 pub(crate) struct InstanceState<'a> {
     pub input: &'a Instance<'a>,
@@ -54,8 +54,8 @@ impl<'a> History<'a> {
     fn new(snap: AdSnapshot<'a>) -> History<'a> {
         let mut user_by_key = map_with_capacity(snap.users.len());
         for (row, user) in snap.users.iter().enumerate() {
-            if !user.is_deleted {
-                user_by_key.insert(Key::of_guid(&user.object_guid), row as u32);
+            if !user.is_deleted() {
+                user_by_key.insert(Key::of_guid(user.object_guid()), row as u32);
             }
         }
         let mut group_by_key = map_with_capacity(snap.groups.len());
@@ -66,7 +66,7 @@ impl<'a> History<'a> {
         }
         // The previous snapshot was taken with the previous config; its rows are the
         // population that was in scope then.
-        let in_scope_users = snap.users.iter().filter(|u| !u.is_deleted).count();
+        let in_scope_users = snap.users.iter().filter(|u| !u.is_deleted()).count();
         History {
             snap,
             user_by_key,
@@ -76,8 +76,8 @@ impl<'a> History<'a> {
     }
 
     /// The previous snapshot's row of the AD user with this objectGUID.
-    pub(crate) fn user(&self, user: &AdUser) -> Option<&'a AdUser> {
-        let &row = self.user_by_key.get(&Key::of_guid(&user.object_guid))?;
+    pub(crate) fn user(&self, user: AdUserView<'_>) -> Option<AdUserView<'a>> {
+        let &row = self.user_by_key.get(&Key::of_guid(user.object_guid()))?;
         self.snap.users.get(row as usize)
     }
 
@@ -102,8 +102,8 @@ impl<'a> InstanceState<'a> {
         let ad = &input.ad;
         let mut ad_user_by_key = KeyIndex::with_capacity(ad.users.len());
         for (row, user) in ad.users.iter().enumerate() {
-            if !user.is_deleted {
-                ad_user_by_key.insert(Key::of_guid(&user.object_guid), row as u32);
+            if !user.is_deleted() {
+                ad_user_by_key.insert(Key::of_guid(user.object_guid()), row as u32);
             }
         }
         let scope = scope::evaluate(plan, input, &filters, &ad_user_by_key);
@@ -128,7 +128,7 @@ impl<'a> InstanceState<'a> {
             .iter()
             .map(|u| {
                 scope::owned(filters.iid_user.as_ref(), || {
-                    crate::iid_json::user_json(u, profile)
+                    crate::iid_json::view_json(u, profile)
                 })
             })
             .collect();
@@ -163,7 +163,7 @@ impl<'a> InstanceState<'a> {
         self.input.name.as_str()
     }
 
-    pub(crate) fn ad_user(&self, row: AdUserRow) -> Option<&'a AdUser> {
+    pub(crate) fn ad_user(&self, row: AdUserRow) -> Option<AdUserView<'a>> {
         self.input.ad.users.get(row.index())
     }
 
@@ -172,7 +172,7 @@ impl<'a> InstanceState<'a> {
     }
 
     /// The AD row of the in-scope user at `position`.
-    pub(crate) fn in_scope_user(&self, position: InScopeUser) -> Option<&'a AdUser> {
+    pub(crate) fn in_scope_user(&self, position: InScopeUser) -> Option<AdUserView<'a>> {
         self.users_in_scope
             .get(position.index())
             .and_then(|&row| self.ad_user(row))

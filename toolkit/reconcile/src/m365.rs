@@ -24,7 +24,7 @@ use crate::mapping::DesiredKeys;
 use crate::object_keys::ad_user_keys;
 use crate::pending::PendingEvidence;
 use crate::plan_builder::PlanBuilder;
-use dirsnap_model::{AdUser, IidUser, M365User};
+use dirsnap_model::{AdUserView, IidUserView, M365User};
 use dirsnap_plan::Finding;
 
 /// Microsoft 365 accounts by UPN and by immutableId.
@@ -81,7 +81,7 @@ impl<'a> M365Index<'a> {
     /// is the user's linkage ID (adm/17404058: IIJ ID derives the immutableId from it), else
     /// the one with its userName as UPN (RC8) unless that account carries another known
     /// immutableId (then it belongs to someone else). Live accounts before soft-deleted ones.
-    pub(crate) fn linked(&self, iid: &IidUser) -> LinkedAccount<'a> {
+    pub(crate) fn linked(&self, iid: IidUserView<'_>) -> LinkedAccount<'a> {
         let linkage = linkage_of_iid(iid);
         if let Some(account) = self
             .by_immutable_id
@@ -101,10 +101,10 @@ impl<'a> M365Index<'a> {
                     .as_deref()
                     .is_none_or(|id| id.is_empty() || id == linkage)
         };
-        if let Some(account) = self.account(&iid.user_name).filter(is_this_users) {
+        if let Some(account) = self.account(iid.user_name()).filter(is_this_users) {
             return LinkedAccount::Live(account, LinkedBy::Upn);
         }
-        if let Some(account) = self.deleted_account(&iid.user_name).filter(is_this_users) {
+        if let Some(account) = self.deleted_account(iid.user_name()).filter(is_this_users) {
             return LinkedAccount::SoftDeleted(account, LinkedBy::Upn);
         }
         LinkedAccount::None
@@ -127,12 +127,12 @@ impl<'a> M365Index<'a> {
 
 /// The linkage ID IIJ ID derives Microsoft 365's immutableId from: application-linking ID,
 /// else externalId, else the IIJ ID UUID (adm/17404058).
-fn linkage_of_iid(user: &IidUser) -> String {
-    user.downstream_id
-        .clone()
+fn linkage_of_iid(user: IidUserView<'_>) -> String {
+    user.downstream_id()
         .filter(|s| !s.is_empty())
-        .or_else(|| user.external_id.clone().filter(|s| !s.is_empty()))
-        .unwrap_or_else(|| user.id.clone())
+        .or_else(|| user.external_id().filter(|s| !s.is_empty()))
+        .unwrap_or(user.id())
+        .to_owned()
 }
 
 /// The linkage ID an AD user's IIJ ID user gets (`None`: its UUID, unknown before creation).
@@ -145,10 +145,10 @@ fn linkage_of_keys(keys: &DesiredKeys) -> Option<String> {
 
 /// A recreated AD account, for the table.
 pub(crate) struct RecreatedAccount<'r> {
-    pub user: &'r AdUser,
+    pub user: AdUserView<'r>,
     pub keys: &'r DesiredKeys<'r>,
     /// The IIJ ID user of the old account, when visible.
-    pub old: Option<&'r IidUser>,
+    pub old: Option<IidUserView<'r>>,
     /// The old IIJ ID user is (or by this plan becomes) disabled or pending deletion, so
     /// its Microsoft 365 account is blocked.
     pub blocked_by_sync: bool,
@@ -251,7 +251,7 @@ pub(crate) fn check_new_user(
     plan: &mut PlanBuilder,
     inst: &InstanceState<'_>,
     m365: &M365Index<'_>,
-    user: &AdUser,
+    user: AdUserView<'_>,
     keys: &DesiredKeys,
     draft: DraftId,
 ) {

@@ -225,7 +225,7 @@ pub(crate) fn check(
         paths.entry((instance, path)).or_default().add(
             path,
             soft_deleted_reserves,
-            &iid.user_name,
+            iid.user_name(),
             linked,
             id,
         );

@@ -5,7 +5,7 @@ use crate::error::ReconcileError;
 use crate::profile::{ActiveRule, ConvertReplace, Profile, is_anchor_attribute};
 use chrono::{DateTime, Utc};
 use dirsnap_config::DsConfig;
-use dirsnap_model::{AdGroup, AdUser, IidUser};
+use dirsnap_model::{AdGroup, AdUserView, IidUserView};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::cell::OnceCell;
@@ -370,33 +370,32 @@ impl Mapper {
     fn bound_str<'u>(
         &self,
         bind: &Bind,
-        user: &'u AdUser,
+        user: AdUserView<'u>,
         raw: &RawAttrs<'_>,
     ) -> Option<(Cow<'u, str>, bool)> {
-        let typed = |v: &'u Option<String>| v.as_deref().map(|s| (Cow::Borrowed(s), false));
+        let typed = |v: Option<&'u str>| v.map(|s| (Cow::Borrowed(s), false));
         for (_, src) in &bind.sources {
             let v: Option<(Cow<'u, str>, bool)> = match src {
                 Source::ObjectGuid => Some((
-                    Cow::Owned(self.profile.encode_anchor(user.object_guid.as_bytes())),
+                    Cow::Owned(self.profile.encode_anchor(user.object_guid().as_bytes())),
                     true,
                 )),
                 Source::ConsistencyGuid => user
-                    .consistency_guid
-                    .as_deref()
+                    .consistency_guid()
                     .filter(|b| !b.is_empty())
                     .map(|b| (Cow::Owned(self.profile.encode_anchor(b)), true)),
-                Source::ObjectSid => user.object_sid.as_deref().map(|s| (Cow::Borrowed(s), true)),
-                Source::Dn => Some((Cow::Borrowed(user.dn.as_str()), false)),
-                Source::Sam => typed(&user.sam_account_name),
-                Source::Upn => typed(&user.user_principal_name),
-                Source::Mail => typed(&user.mail),
-                Source::GivenName => typed(&user.given_name),
-                Source::Sn => typed(&user.sn),
-                Source::DisplayName => typed(&user.display_name),
-                Source::Department => typed(&user.department),
-                Source::Title => typed(&user.title),
-                Source::Telephone => typed(&user.telephone_number),
-                Source::Mobile => typed(&user.mobile),
+                Source::ObjectSid => user.object_sid().map(|s| (Cow::Borrowed(s), true)),
+                Source::Dn => Some((Cow::Borrowed(user.dn()), false)),
+                Source::Sam => typed(user.sam_account_name()),
+                Source::Upn => typed(user.user_principal_name()),
+                Source::Mail => typed(user.mail()),
+                Source::GivenName => typed(user.given_name()),
+                Source::Sn => typed(user.sn()),
+                Source::DisplayName => typed(user.display_name()),
+                Source::Department => typed(user.department()),
+                Source::Title => typed(user.title()),
+                Source::Telephone => typed(user.telephone_number()),
+                Source::Mobile => typed(user.mobile()),
                 Source::Raw(name) => raw.first(name).map(|(s, binary)| {
                     if binary {
                         (
@@ -423,7 +422,7 @@ impl Mapper {
     fn bound_value(
         &self,
         bind: &Bind,
-        user: &AdUser,
+        user: AdUserView<'_>,
         raw: &RawAttrs<'_>,
     ) -> Option<(String, bool)> {
         self.bound_str(bind, user, raw)
@@ -449,8 +448,8 @@ impl Mapper {
 
     /// The matcher's keys for an AD user (cheap: only three attributes, borrowed from the
     /// row where no conversion applies).
-    pub fn keys<'u>(&self, user: &'u AdUser) -> DesiredKeys<'u> {
-        let raw = RawAttrs::new(&user.raw);
+    pub fn keys<'u>(&self, user: AdUserView<'u>) -> DesiredKeys<'u> {
+        let raw = RawAttrs::new(user.raw());
         let mut k = DesiredKeys::default();
         for b in &self.binds {
             match b.attr {
@@ -479,11 +478,16 @@ impl Mapper {
     /// `active` and every managed attribute already equal, decided without building the
     /// [`Desired`] values. Conservative: false whenever it cannot tell cheaply, so the
     /// caller then compares in full ([`Self::desired`] and the attribute diff).
-    pub fn unchanged(&self, user: &AdUser, b: &IidUser, as_of: DateTime<Utc>) -> bool {
-        if self.active(user, as_of) != b.active {
+    pub fn unchanged(
+        &self,
+        user: AdUserView<'_>,
+        b: IidUserView<'_>,
+        as_of: DateTime<Utc>,
+    ) -> bool {
+        if self.active(user, as_of) != b.active() {
             return false;
         }
-        let raw = RawAttrs::new(&user.raw);
+        let raw = RawAttrs::new(user.raw());
         for attr in &self.managed {
             let bound = self
                 .bind_of(attr)
@@ -491,7 +495,9 @@ impl Mapper {
             let default = self.default_of(attr);
             let same = match (attr, bound) {
                 (Attr::Extra { .. }, _) => None,
-                (Attr::Emails, Some((s, _))) => Some(b.emails.len() == 1 && b.emails[0] == *s),
+                (Attr::Emails, Some((s, _))) => {
+                    Some(b.emails().len() == 1 && b.emails().get(0) == Some(s.as_ref()))
+                }
                 (Attr::Emails, None) => {
                     let v = multi_value(None, "value", default);
                     self.same_as_current(attr, b, &v)
@@ -511,30 +517,30 @@ impl Mapper {
     }
 
     /// [`Self::same_as_current`] for a string value (`None` = absent), without a `Value`.
-    fn same_str(&self, attr: &Attr, user: &IidUser, want: Option<&str>) -> Option<bool> {
+    fn same_str(&self, attr: &Attr, user: IidUserView<'_>, want: Option<&str>) -> Option<bool> {
         fn nonempty(s: Option<&str>) -> Option<&str> {
             s.filter(|s| !s.is_empty())
         }
         let have = match attr {
-            Attr::UserName => Some(user.user_name.as_str()),
-            Attr::ExternalId => user.external_id.as_deref(),
-            Attr::DownstreamId => user.downstream_id.as_deref(),
-            Attr::DisplayName => user.display_name.as_deref(),
-            Attr::FamilyName => user.family_name.as_deref(),
-            Attr::GivenName => user.given_name.as_deref(),
-            Attr::Title => user.title.as_deref(),
-            Attr::Department => user.department.as_deref(),
-            Attr::PreferredLanguage => user.preferred_language.as_deref(),
-            Attr::Timezone => user.timezone.as_deref(),
-            Attr::Emails => return Some(nonempty(want).is_none() && user.emails.is_empty()),
+            Attr::UserName => Some(user.user_name()),
+            Attr::ExternalId => user.external_id(),
+            Attr::DownstreamId => user.downstream_id(),
+            Attr::DisplayName => user.display_name(),
+            Attr::FamilyName => user.family_name(),
+            Attr::GivenName => user.given_name(),
+            Attr::Title => user.title(),
+            Attr::Department => user.department(),
+            Attr::PreferredLanguage => user.preferred_language(),
+            Attr::Timezone => user.timezone(),
+            Attr::Emails => return Some(nonempty(want).is_none() && user.emails().is_empty()),
             Attr::Extra { .. } => return None,
         };
         Some(nonempty(want) == nonempty(have))
     }
 
     /// Everything Directory Sync would send for this AD user.
-    pub fn desired(&self, user: &AdUser, as_of: DateTime<Utc>) -> Desired {
-        let raw = RawAttrs::new(&user.raw);
+    pub fn desired(&self, user: AdUserView<'_>, as_of: DateTime<Utc>) -> Desired {
+        let raw = RawAttrs::new(user.raw());
         let mut d = Desired {
             active: self.active(user, as_of),
             values: Vec::with_capacity(self.managed.len()),
@@ -576,46 +582,46 @@ impl Mapper {
     }
 
     /// `active` as Directory Sync derives it (profile `active_from`).
-    pub fn active(&self, user: &AdUser, as_of: DateTime<Utc>) -> bool {
-        let enabled = match user.user_account_control {
+    pub fn active(&self, user: AdUserView<'_>, as_of: DateTime<Utc>) -> bool {
+        let enabled = match user.user_account_control() {
             Some(uac) => uac & dirsnap_model::UAC_ACCOUNTDISABLE == 0,
-            None => user.enabled,
+            None => user.enabled(),
         };
         match self.profile.active_from {
             ActiveRule::Uac => enabled,
             ActiveRule::UacAndAccountExpires => {
-                enabled && user.account_expires.is_none_or(|t| t > as_of)
+                enabled && user.account_expires().is_none_or(|t| t > as_of)
             }
         }
     }
 
     /// The current value of a managed attribute on an IIJ ID user, in the same shape as
     /// [`Desired::values`]. `None` when it cannot be known (`raw` not read).
-    pub fn current(&self, attr: &Attr, user: &IidUser, raw: &LazyJson<'_>) -> Option<Value> {
-        let s = |v: &Option<String>| v.as_ref().map_or(Value::Null, |s| Value::String(s.clone()));
+    pub fn current(&self, attr: &Attr, user: IidUserView<'_>, raw: &LazyJson<'_>) -> Option<Value> {
+        let s = |v: Option<&str>| v.map_or(Value::Null, |s| Value::String(s.to_owned()));
         Some(match attr {
-            Attr::UserName => Value::String(user.user_name.clone()),
-            Attr::ExternalId => s(&user.external_id),
-            Attr::DownstreamId => s(&user.downstream_id),
-            Attr::DisplayName => s(&user.display_name),
-            Attr::FamilyName => s(&user.family_name),
-            Attr::GivenName => s(&user.given_name),
+            Attr::UserName => Value::String(user.user_name().to_owned()),
+            Attr::ExternalId => s(user.external_id()),
+            Attr::DownstreamId => s(user.downstream_id()),
+            Attr::DisplayName => s(user.display_name()),
+            Attr::FamilyName => s(user.family_name()),
+            Attr::GivenName => s(user.given_name()),
             Attr::Emails => {
-                if user.emails.is_empty() {
+                if user.emails().is_empty() {
                     Value::Null
                 } else {
                     Value::Array(
-                        user.emails
+                        user.emails()
                             .iter()
-                            .map(|e| Value::String(e.clone()))
+                            .map(|e| Value::String(e.to_owned()))
                             .collect(),
                     )
                 }
             }
-            Attr::Title => s(&user.title),
-            Attr::Department => s(&user.department),
-            Attr::PreferredLanguage => s(&user.preferred_language),
-            Attr::Timezone => s(&user.timezone),
+            Attr::Title => s(user.title()),
+            Attr::Department => s(user.department()),
+            Attr::PreferredLanguage => s(user.preferred_language()),
+            Attr::Timezone => s(user.timezone()),
             Attr::Extra { path, sub } => {
                 let json = raw.get()?;
                 let v = get_path(json, path).cloned().unwrap_or(Value::Null);
@@ -629,7 +635,12 @@ impl Mapper {
 
     /// Whether `want` (a [`Desired::values`] entry) equals the user's current value, without
     /// building the current value; `None` when it cannot tell cheaply (use [`Self::current`]).
-    pub fn same_as_current(&self, attr: &Attr, user: &IidUser, want: &Value) -> Option<bool> {
+    pub fn same_as_current(
+        &self,
+        attr: &Attr,
+        user: IidUserView<'_>,
+        want: &Value,
+    ) -> Option<bool> {
         fn nonempty(s: Option<&str>) -> Option<&str> {
             s.filter(|s| !s.is_empty())
         }
@@ -637,7 +648,7 @@ impl Mapper {
             Value::Null => None,
             Value::String(s) => nonempty(Some(s.as_str())),
             Value::Array(items) if matches!(attr, Attr::Emails) => {
-                let have = &user.emails;
+                let have = user.emails();
                 if items.is_empty() {
                     return Some(have.is_empty());
                 }
@@ -645,8 +656,8 @@ impl Mapper {
                     items.len() == have.len()
                         && items
                             .iter()
-                            .zip(have)
-                            .all(|(w, h)| w.as_str() == Some(h.as_str())),
+                            .zip(have.iter())
+                            .all(|(w, h)| w.as_str() == Some(h)),
                 );
             }
             _ => return None,

@@ -18,7 +18,7 @@ use crate::instance::InstanceState;
 use crate::key::Key;
 use crate::plan_builder::{Draft, PlanBuilder};
 use crate::users::{UserFate, UsersOutcome};
-use dirsnap_model::{IidUser, MemberKind};
+use dirsnap_model::{IidUserView, MemberKind};
 use dirsnap_plan::{MemberRef, Op};
 
 /// What the member changes of every instance read about the users.
@@ -43,7 +43,7 @@ impl<'p, 'a> MemberPass<'p, 'a> {
                 }
             }
         }
-        let live_user = base.users.iter().map(|u| !u.pending_deletion).collect();
+        let live_user = base.users.iter().map(|u| !u.pending_deletion()).collect();
         MemberPass {
             base,
             users,
@@ -327,7 +327,7 @@ impl MemberView<'_, '_> {
                     value: None,
                     created_by: None,
                     display,
-                    object_guid: Some(user.object_guid.to_string()),
+                    object_guid: Some(user.object_guid().to_string()),
                 },
                 Some(*draft),
             ));
@@ -367,11 +367,11 @@ impl MemberView<'_, '_> {
 }
 
 /// A member reference to a user that exists in IIJ ID.
-fn existing_member(user: &IidUser) -> MemberRef {
+fn existing_member(user: IidUserView<'_>) -> MemberRef {
     MemberRef {
-        value: Some(user.id.clone()),
+        value: Some(user.id().to_owned()),
         created_by: None,
-        display: user.user_name.clone(),
+        display: user.user_name().to_owned(),
         object_guid: None,
     }
 }

@@ -2,15 +2,15 @@
 //! `objectGUID`, `dn` and `domain` of the AD object, `id` of the IIJ ID object. Identity is
 //! the objectGUID / SCIM id; the DN is there for people.
 
-use dirsnap_model::{AdGroup, AdUser};
+use dirsnap_model::{AdGroup, AdUserView};
 use dirsnap_plan::Keys;
 
-pub(crate) fn ad_user_keys(user: &AdUser) -> Keys {
+pub(crate) fn ad_user_keys(user: AdUserView<'_>) -> Keys {
     let mut keys = Keys::with_capacity(4);
-    keys.insert("objectGUID", user.object_guid.to_string());
-    keys.insert("dn", user.dn.clone());
-    if !user.domain.is_empty() {
-        keys.insert("domain", user.domain.clone());
+    keys.insert("objectGUID", user.object_guid().to_string());
+    keys.insert("dn", user.dn().to_owned());
+    if !user.domain().is_empty() {
+        keys.insert("domain", user.domain().to_owned());
     }
     keys
 }
@@ -26,7 +26,7 @@ pub(crate) fn ad_group_keys(group: &AdGroup) -> Keys {
 }
 
 /// The keys of an AD user and of the IIJ ID user (SCIM `id`) it maps to.
-pub(crate) fn ad_user_and_iid_keys(user: &AdUser, id: &str) -> Keys {
+pub(crate) fn ad_user_and_iid_keys(user: AdUserView<'_>, id: &str) -> Keys {
     let mut keys = ad_user_keys(user);
     keys.insert("id", id.to_string());
     keys

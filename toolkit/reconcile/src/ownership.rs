@@ -21,7 +21,7 @@ use crate::plan_builder::PlanBuilder;
 use crate::users::UserClaim;
 use crate::users::actions;
 use crate::users::matching::{Matched, find_match};
-use dirsnap_model::AdUser;
+use dirsnap_model::AdUserView;
 use dirsnap_plan::{Keys, Resource};
 
 /// OWNERSHIP_CONFLICT: the AD object `label` (with `keys`) maps to `counterpart`, which the
@@ -115,7 +115,7 @@ pub(crate) fn orphan_users(
         let instance = inst.name();
         for (row, iid) in base.users.iter().enumerate() {
             let iid_row = IidUserRow::new(row);
-            if !inst.owns_user(iid_row) || iid.pending_deletion || deleting[row].is_some() {
+            if !inst.owns_user(iid_row) || iid.pending_deletion() || deleting[row].is_some() {
                 continue;
             }
             match claims[row] {
@@ -128,8 +128,8 @@ pub(crate) fn orphan_users(
                         instance,
                         other,
                         Resource::User,
-                        &iid.user_name,
-                        &iid.id,
+                        iid.user_name(),
+                        iid.id(),
                     );
                     continue;
                 }
@@ -137,7 +137,7 @@ pub(crate) fn orphan_users(
             }
             let reason = reasons.get(&iid_row);
             if inst.users_partial && reason.is_none() {
-                skip_outside_snapshot(plan, instance, Resource::User, &iid.user_name, &iid.id);
+                skip_outside_snapshot(plan, instance, Resource::User, iid.user_name(), iid.id());
                 continue;
             }
             let (rule, reason) = reason.cloned().unwrap_or_else(|| {
@@ -164,26 +164,27 @@ fn orphan_reasons(
     let mut reasons: Map<IidUserRow, (&'static str, String)> = map_with_capacity(0);
     let ad = &inst.input.ad;
     let instance = inst.name();
-    let all_in = inst.users_in_scope.len() == ad.users.iter().filter(|u| !u.is_deleted).count();
+    let all_in = inst.users_in_scope.len() == ad.users.iter().filter(|u| !u.is_deleted()).count();
     let in_scope: std::collections::HashSet<AdUserRow> = if all_in {
         std::collections::HashSet::new()
     } else {
         inst.users_in_scope.iter().copied().collect()
     };
-    let mut explain = |user: &AdUser, rule: &'static str, reason: String| {
+    let mut explain = |user: AdUserView<'_>, rule: &'static str, reason: String| {
         let keys = inst.mapper.keys(user);
         if let Matched::One { iid, .. } = find_match(base, &keys) {
             reasons.entry(iid).or_insert((rule, reason));
         }
     };
     for (row, user) in ad.users.iter().enumerate() {
-        if user.is_deleted {
+        if user.is_deleted() {
             explain(
                 user,
                 "deleted",
                 format!(
                     "the AD user {} was deleted (tombstone, objectGUID {}); Directory Sync puts its IIJ ID user into pending deletion",
-                    user.dn, user.object_guid
+                    user.dn(),
+                    user.object_guid()
                 ),
             );
         } else if !all_in && !in_scope.contains(&AdUserRow::new(row)) {
@@ -192,17 +193,17 @@ fn orphan_reasons(
                 "out_of_scope",
                 format!(
                     "the AD user {} left the sync scope (ad.ldap.filter.user of instance {instance} no longer selects it); Directory Sync puts its IIJ ID user into pending deletion",
-                    user.dn
+                    user.dn()
                 ),
             );
         }
     }
     if let Some(history) = &inst.history {
         for user in history.snap.users {
-            if user.is_deleted
+            if user.is_deleted()
                 || inst
                     .ad_user_by_key
-                    .contains_key(&Key::of_guid(&user.object_guid))
+                    .contains_key(&Key::of_guid(user.object_guid()))
             {
                 continue;
             }
@@ -211,7 +212,8 @@ fn orphan_reasons(
                 "deleted",
                 format!(
                     "the AD user {} (objectGUID {}) was in the previous AD snapshot and is gone now: deleted in AD; Directory Sync puts its IIJ ID user into pending deletion",
-                    user.dn, user.object_guid
+                    user.dn(),
+                    user.object_guid()
                 ),
             );
         }

@@ -25,7 +25,7 @@ use crate::inputs::IidSnapshot;
 use crate::key::{Key, MemberEdge};
 use chrono::{DateTime, SecondsFormat, Utc};
 use dirsnap_model::scim_json::{ColumnPaths, user_from_columns};
-use dirsnap_model::{IidUser, MemberKind};
+use dirsnap_model::{IidUser, IidUserView, MemberKind};
 use dirsnap_plan::Confidence;
 
 /// Where the pending-deletion state of a presumed user comes from.
@@ -173,7 +173,7 @@ impl<'l> Presumption<'l> {
     pub fn new(live: IidSnapshot<'l>) -> Presumption<'l> {
         let mut live_ids = map_with_capacity(live.users.len());
         for u in live.users {
-            live_ids.insert(Key::parse(&u.id), ());
+            live_ids.insert(Key::parse(u.id()), ());
         }
         Presumption {
             live,
@@ -197,7 +197,7 @@ impl<'l> Presumption<'l> {
         let taken_at = snap.taken_at.unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
         let mut taken: Map<Key, ()> = map_with_capacity(0);
         for user in snap.users {
-            let key = Key::parse(&user.id);
+            let key = Key::parse(user.id());
             if self.live_ids.contains_key(&key) {
                 continue;
             }
@@ -212,7 +212,7 @@ impl<'l> Presumption<'l> {
             self.candidates.insert(
                 key,
                 Candidate {
-                    row: user.clone(),
+                    row: user.to_row(),
                     snapshot: label.to_string(),
                     taken_at,
                     groups: Vec::new(),
@@ -257,11 +257,11 @@ impl<'l> Presumption<'l> {
         if candidates.is_empty() && list.is_none_or(|l| l.rows.is_empty()) {
             return out;
         }
-        let mut by_name: Map<Ci<'_>, &IidUser> = map_with_capacity(live.users.len());
-        let mut by_external: Map<&str, &IidUser> = map_with_capacity(live.users.len());
+        let mut by_name: Map<Ci<'_>, IidUserView<'_>> = map_with_capacity(live.users.len());
+        let mut by_external: Map<&str, IidUserView<'_>> = map_with_capacity(live.users.len());
         for u in live.users {
-            by_name.entry(Ci(&u.user_name)).or_insert(u);
-            if let Some(e) = u.external_id.as_deref().filter(|e| !e.is_empty()) {
+            by_name.entry(Ci(u.user_name())).or_insert(u);
+            if let Some(e) = u.external_id().filter(|e| !e.is_empty()) {
                 by_external.entry(e).or_insert(u);
             }
         }
@@ -269,7 +269,8 @@ impl<'l> Presumption<'l> {
             if let Some(u) = by_name.get(&Ci(user_name)) {
                 return Some(format!(
                     "its userName is held by the live user {} (id {})",
-                    u.user_name, u.id
+                    u.user_name(),
+                    u.id()
                 ));
             }
             let u = external_id
@@ -277,7 +278,8 @@ impl<'l> Presumption<'l> {
                 .and_then(|e| by_external.get(e))?;
             Some(format!(
                 "its externalId is held by the live user {} (id {})",
-                u.user_name, u.id
+                u.user_name(),
+                u.id()
             ))
         };
 
@@ -378,14 +380,14 @@ impl<'l> Presumption<'l> {
             let id = row.id.clone().filter(|s| !s.is_empty());
             let live_row = id
                 .as_deref()
-                .and_then(|id| live.users.iter().find(|u| u.id == id));
+                .and_then(|id| live.users.iter().find(|u| u.id() == id));
             match live_row {
                 // Listed by the API as pending already (profile pending_deletion_listed).
-                Some(u) if u.pending_deletion => continue,
+                Some(u) if u.pending_deletion() => continue,
                 Some(u) => {
                     out.dismissed.push(DismissedPending {
                         user_name: row.user_name.clone(),
-                        id: u.id.clone(),
+                        id: u.id().to_owned(),
                         why: format!(
                             "the console's list {} (line {}) has it, but the live listing has it as a user not pending deletion: restored since the list was made",
                             list.file, row.line
@@ -526,7 +528,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
     use crate::key::{Edges, edges};
-    use dirsnap_model::{IidGroup, Membership};
+    use dirsnap_model::{IidGroup, IidUserTable, Membership};
 
     fn user(id: &str, name: &str) -> IidUser {
         IidUser {
@@ -563,8 +565,12 @@ mod tests {
             .to_utc()
     }
 
+    fn table(users: &[IidUser]) -> IidUserTable {
+        IidUserTable::from_rows(users).unwrap()
+    }
+
     fn snap<'a>(
-        users: &'a [IidUser],
+        users: &'a IidUserTable,
         groups: &'a [IidGroup],
         e: &'a Edges,
         day: u32,
@@ -604,6 +610,8 @@ mod tests {
         let old_groups = [group("g-kept"), group("g-deleted")];
         let old_edges = edges(&[member("g-kept", "u-gone"), member("g-deleted", "u-gone")]);
         let newer_users = [user("u-later", "twice@x")];
+        let (live_users, old_users) = (table(&live_users), table(&old_users));
+        let newer_users = table(&newer_users);
         let mut p = Presumption::new(snap(&live_users, &live_groups, &no_edges, 27));
         p.add_history("old", snap(&old_users, &old_groups, &old_edges, 10));
         p.add_history("newer", snap(&newer_users, &[], &no_edges, 20));
@@ -655,7 +663,8 @@ mod tests {
                 ..ConsoleRow::default()
             },
         ];
-        let mut p = Presumption::new(snap(&[], &[], &no_edges, 27));
+        let (empty, old) = (IidUserTable::new(), table(&old));
+        let mut p = Presumption::new(snap(&empty, &[], &no_edges, 27));
         p.add_history("old", snap(&old, &[], &no_edges, 10));
         let out = p.finish(Some(ConsoleList {
             file: "list.csv",
@@ -681,7 +690,8 @@ mod tests {
     fn a_tenant_that_lists_pending_users_leaves_history_nothing_to_presume() {
         let no_edges = Edges::default();
         let old = [user("u-a", "a@x")];
-        let mut p = Presumption::new(snap(&[], &[], &no_edges, 27));
+        let (empty, old) = (IidUserTable::new(), table(&old));
+        let mut p = Presumption::new(snap(&empty, &[], &no_edges, 27));
         p.listing_shows_pending(true);
         p.add_history("old", snap(&old, &[], &no_edges, 10));
         let out = p.finish(None);

@@ -168,7 +168,7 @@ pub(crate) fn evaluate(
 
     let mut users_in_scope = Vec::with_capacity(ad.users.len());
     for (row, user) in ad.users.iter().enumerate() {
-        if user.is_deleted {
+        if user.is_deleted() {
             continue;
         }
         let inside = match (&user_width, &filters.ad_user, &graph) {
@@ -187,7 +187,7 @@ pub(crate) fn evaluate(
         ad_user_by_key
             .get(key)
             .and_then(|row| ad.users.get(row as usize))
-            .map(|user| user.dn.clone())
+            .map(|user| user.dn().to_owned())
     };
     let mut groups_in_scope = Vec::new();
     for (row, group) in ad.groups.iter().enumerate() {

@@ -14,7 +14,7 @@ use crate::instance::InstanceState;
 use crate::plan_builder::PlanBuilder;
 use crate::users::UsersOutcome;
 use dirsnap_config::Threshold;
-use dirsnap_model::IidUser;
+use dirsnap_model::IidUserView;
 use dirsnap_plan::Op;
 
 /// What a threshold counts.
@@ -103,14 +103,14 @@ fn instance_checks(
             .map(|(id, _)| DraftId::new(id))
             .collect()
     };
-    let owned_live: Vec<&IidUser> = base
+    let owned_live: Vec<IidUserView<'_>> = base
         .users
         .iter()
         .enumerate()
-        .filter(|(row, u)| inst.owns_user(IidUserRow::new(*row)) && !u.pending_deletion)
+        .filter(|(row, u)| inst.owns_user(IidUserRow::new(*row)) && !u.pending_deletion())
         .map(|(_, u)| u)
         .collect();
-    let owned_active = owned_live.iter().filter(|u| u.active).count() as u64;
+    let owned_active = owned_live.iter().filter(|u| u.active()).count() as u64;
     let owned_groups = inst.owned_groups.iter().filter(|o| **o).count() as u64;
     let mut checks = Vec::new();
     let pending_deletions = drafts_of(Op::PendingDeleteUser);

@@ -13,7 +13,7 @@ pub use columns::ColumnError;
 pub use error::SnapshotError;
 pub use kinds::{Ad, Iid, KindSpec, M365};
 pub use reader::{AnySnapshot, ReadOptions, Snapshot, Tables, read_manifest_json};
-pub use records::{ColumnDoc, Record, Table};
+pub use records::{ColumnDoc, Record, Table, Tabular};
 pub use writer::{SnapshotMeta, SnapshotWriter};
 
 /// The documented columns of each table of a snapshot kind.

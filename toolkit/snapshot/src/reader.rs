@@ -5,7 +5,7 @@
 use crate::columns::ColumnError;
 use crate::error::SnapshotError;
 use crate::kinds::{Ad, Iid, KindSpec, M365};
-use crate::records::{Record, Table};
+use crate::records::{Record, Table, Tabular};
 use arrow_array::RecordBatch;
 use bytes::Bytes;
 use dirsnap_model::{Manifest, Membership, SCHEMA_VERSION, SnapshotKind};
@@ -248,6 +248,40 @@ impl Snapshot {
         })?;
         drop(slices);
         Ok(rows)
+    }
+
+    /// Reads the users table column by column ([`Tabular`]): each row group is decoded
+    /// through one reused batch of rows into a table of its own, and the parts are joined
+    /// in file order (moved, not copied). No row keeps a heap block per cell; checksum as
+    /// [`Snapshot::read_table`].
+    pub fn read_user_table<R: Tabular>(
+        &self,
+        options: &ReadOptions,
+    ) -> Result<R::Columns, SnapshotError> {
+        let prepared = self.prepare::<R>(Table::Users, options)?;
+        let skip = prepared.skip.clone();
+        let parts = self.run(&prepared, |_, reader| {
+            let mut part = R::Columns::default();
+            let mut batch_rows: Vec<R> = Vec::new();
+            for batch in reader {
+                let batch = batch.map_err(|e| e.to_string())?;
+                batch_rows.resize_with(batch.num_rows(), R::default);
+                R::fill_from_batch(&batch, &mut batch_rows, &skip).map_err(|e| e.to_string())?;
+                for row in &batch_rows {
+                    R::push(&mut part, row).map_err(|e| e.to_string())?;
+                }
+            }
+            R::shrink_to_fit(&mut part);
+            Ok(part)
+        })?;
+        let mut table = R::Columns::default();
+        for part in parts {
+            R::append(&mut table, part).map_err(|e| SnapshotError::BadData {
+                path: prepared.path.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        Ok(table)
     }
 
     /// Decodes one table's record batches into one accumulator per row group (returned in row

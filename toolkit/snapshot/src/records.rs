@@ -7,7 +7,10 @@ use crate::columns::{
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{ArrowError, Field, Schema, SchemaRef};
-use dirsnap_model::{AdGroup, AdUser, IidGroup, IidUser, M365Group, M365User, Membership};
+use dirsnap_model::{
+    AdGroup, AdUser, AdUserTable, IidGroup, IidUser, IidUserTable, M365Group, M365User, Membership,
+    TableError,
+};
 use rayon::prelude::*;
 use std::sync::{Arc, OnceLock};
 
@@ -75,6 +78,41 @@ pub trait Record: Default + Send + Sync + 'static {
         let start = out.len();
         out.resize_with(start + batch.num_rows(), Default::default);
         Self::fill_from_batch(batch, &mut out[start..], skip)
+    }
+}
+
+/// A row type the engine reads as a column-by-column table ([`dirsnap_model::table`]).
+pub trait Tabular: Record {
+    /// The table type holding these rows.
+    type Columns: Default + Send;
+    fn push(table: &mut Self::Columns, row: &Self) -> Result<(), TableError>;
+    fn append(table: &mut Self::Columns, rows: Self::Columns) -> Result<(), TableError>;
+    fn shrink_to_fit(table: &mut Self::Columns);
+}
+
+impl Tabular for AdUser {
+    type Columns = AdUserTable;
+    fn push(table: &mut AdUserTable, row: &AdUser) -> Result<(), TableError> {
+        table.push(row)
+    }
+    fn append(table: &mut AdUserTable, rows: AdUserTable) -> Result<(), TableError> {
+        table.append(rows)
+    }
+    fn shrink_to_fit(table: &mut AdUserTable) {
+        table.shrink_to_fit();
+    }
+}
+
+impl Tabular for IidUser {
+    type Columns = IidUserTable;
+    fn push(table: &mut IidUserTable, row: &IidUser) -> Result<(), TableError> {
+        table.push(row)
+    }
+    fn append(table: &mut IidUserTable, rows: IidUserTable) -> Result<(), TableError> {
+        table.append(rows)
+    }
+    fn shrink_to_fit(table: &mut IidUserTable) {
+        table.shrink_to_fit();
     }
 }
 

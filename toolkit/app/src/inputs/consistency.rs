@@ -126,17 +126,12 @@ pub(super) fn same_tenant(
         .users
         .iter()
         .take(SAME_TENANT_SAMPLE)
-        .map(|u| u.id.as_str())
+        .map(|u| u.id())
         .collect();
     if sample.len() < 10 || live.rows.users.is_empty() {
         return Ok(());
     }
-    if live
-        .rows
-        .users
-        .iter()
-        .any(|u| sample.contains(u.id.as_str()))
-    {
+    if live.rows.users.iter().any(|u| sample.contains(u.id())) {
         return Ok(());
     }
     Err(disagree(format!(

@@ -377,7 +377,9 @@ pub(crate) fn presume(
             digest,
         });
     }
-    live.rows.users.extend(presumed.users);
+    for user in &presumed.users {
+        live.rows.users.push(user)?;
+    }
     for e in &presumed.edges {
         live.rows
             .edges

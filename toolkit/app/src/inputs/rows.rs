@@ -16,7 +16,7 @@ fn join<T>(
 #[derive(Debug, Clone)]
 pub struct AdRows {
     pub manifest: dirsnap_model::Manifest,
-    pub users: Vec<dirsnap_model::AdUser>,
+    pub users: dirsnap_model::AdUserTable,
     pub groups: Vec<dirsnap_model::AdGroup>,
     pub edges: Edges,
 }
@@ -25,7 +25,7 @@ impl AdRows {
     /// Users, groups and memberships, decoded side by side.
     pub fn read(snap: &Snapshot, opts: &ReadOptions) -> Result<AdRows, SnapshotError> {
         let (users, groups, edges) = std::thread::scope(|s| {
-            let users = s.spawn(|| snap.read_table(Table::Users, opts));
+            let users = s.spawn(|| snap.read_user_table::<dirsnap_model::AdUser>(opts));
             let groups = s.spawn(|| snap.read_table(Table::Groups, opts));
             let edges = read_edges(snap);
             (join(users), join(groups), edges)
@@ -53,7 +53,7 @@ impl AdRows {
 /// An IID snapshot's rows as the engine reads them.
 #[derive(Debug, Clone, Default)]
 pub struct IidRows {
-    pub users: Vec<dirsnap_model::IidUser>,
+    pub users: dirsnap_model::IidUserTable,
     pub groups: Vec<dirsnap_model::IidGroup>,
     pub edges: Edges,
     /// When the snapshot was taken (`None` for a state read back just now).
@@ -64,7 +64,7 @@ impl IidRows {
     /// Users, groups and memberships, decoded side by side.
     pub fn read(snap: &Snapshot, opts: &ReadOptions) -> Result<IidRows, SnapshotError> {
         let (users, groups, edges) = std::thread::scope(|s| {
-            let users = s.spawn(|| snap.read_table(Table::Users, opts));
+            let users = s.spawn(|| snap.read_user_table::<dirsnap_model::IidUser>(opts));
             let groups = s.spawn(|| snap.read_table(Table::Groups, opts));
             let edges = read_edges(snap);
             (join(users), join(groups), edges)

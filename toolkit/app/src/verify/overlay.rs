@@ -4,7 +4,7 @@
 use crate::error::AppError;
 use crate::inputs::IidRows;
 use dirsnap_model::scim_json::{LinkingIdPath, UserOptions, group_from_scim, user_from_scim_with};
-use dirsnap_model::{IidGroup, IidUser, MemberKind};
+use dirsnap_model::{IidGroup, IidUser, IidUserTable, MemberKind};
 use dirsnap_plan::PlanDir;
 use dirsnap_plan::{Op, Resource};
 use dirsnap_reconcile::{Key, MemberEdge};
@@ -79,14 +79,14 @@ pub(super) fn overlay(
 ) -> Result<IidRows, AppError> {
     let conv = |source| AppError::VerifyConvert { source };
     let mut out_users: Vec<IidUser> = Vec::with_capacity(base.users.len());
-    for u in &base.users {
+    for u in base.users.iter().map(|u| u.to_row()) {
         match users.get(&u.id) {
-            None => out_users.push(u.clone()),
+            None => out_users.push(u),
             Some(Fresh::Found(_)) => {}
             // A user we moved to pending deletion is not readable over SCIM at IIJ ID (A3):
             // its 404 is the expected outcome, and the row stays, flagged.
             Some(Fresh::Gone) if pending_deleted.contains(&u.id) => {
-                let mut u = u.clone();
+                let mut u = u;
                 u.pending_deletion = true;
                 u.active = false;
                 out_users.push(u);
@@ -141,7 +141,7 @@ pub(super) fn overlay(
         }
     }
     Ok(IidRows {
-        users: out_users,
+        users: IidUserTable::from_rows(&out_users)?,
         groups: out_groups,
         edges: edges.into_iter().collect(),
         // Part read back just now: compared with nothing.
@@ -175,7 +175,12 @@ mod tests {
     #[test]
     fn overlay_replaces_touched_rows_and_keeps_the_rest() {
         let base = IidRows {
-            users: vec![user("u1", "a@x"), user("u2", "b@x"), user("u3", "c@x")],
+            users: IidUserTable::from_rows(&[
+                user("u1", "a@x"),
+                user("u2", "b@x"),
+                user("u3", "c@x"),
+            ])
+            .unwrap(),
             groups: vec![
                 IidGroup {
                     id: "g1".into(),
@@ -213,8 +218,9 @@ mod tests {
         .into();
         let pending: BTreeSet<String> = ["u2".to_string()].into();
         let out = overlay(&base, &users, &groups, &pending, &LinkingIdPath::default()).unwrap();
+        let out_users = out.users.to_rows();
         let by_id: BTreeMap<&str, &IidUser> =
-            out.users.iter().map(|u| (u.id.as_str(), u)).collect();
+            out_users.iter().map(|u| (u.id.as_str(), u)).collect();
         // Read back: replaced. Deleted by the plan (404): kept, pending. Gone otherwise: removed.
         assert!(!by_id["u1"].active);
         assert!(by_id["u2"].pending_deletion && !by_id["u2"].active);

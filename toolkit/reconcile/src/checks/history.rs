@@ -10,14 +10,14 @@ use crate::object_keys::{ad_group_keys, ad_user_keys};
 use crate::plan_builder::PlanBuilder;
 
 /// The rows whose DN differs from their row in the previous snapshot, with that row.
-fn moved<'r, R: 'r>(
-    rows: impl Iterator<Item = &'r R>,
-    previous: impl Fn(&R) -> Option<&'r R>,
+fn moved<R: Copy>(
+    rows: impl Iterator<Item = R>,
+    previous: impl Fn(R) -> Option<R>,
     dn: fn(&R) -> &str,
-) -> Vec<(&'r R, &'r R)> {
+) -> Vec<(R, R)> {
     rows.filter_map(|row| {
         previous(row)
-            .filter(|before| norm_dn(dn(before)) != norm_dn(dn(row)))
+            .filter(|before| norm_dn(dn(before)) != norm_dn(dn(&row)))
             .map(|before| (row, before))
     })
     .collect()
@@ -33,7 +33,7 @@ pub(crate) fn dn_changes(plan: &mut PlanBuilder, instances: &[InstanceState<'_>]
             .users_in_scope
             .iter()
             .filter_map(|&row| inst.ad_user(row));
-        for (user, before) in moved(users, |u| history.user(u), |u| &u.dn) {
+        for (user, before) in moved(users, |u| history.user(u), |u| u.dn()) {
             plan.add_finding(
                 findings::dn_changed_user(inst.name(), user, ad_user_keys(user), before),
                 Vec::new(),
@@ -43,7 +43,7 @@ pub(crate) fn dn_changes(plan: &mut PlanBuilder, instances: &[InstanceState<'_>]
             .groups_in_scope
             .iter()
             .filter_map(|&row| inst.ad_group(row));
-        for (group, before) in moved(groups, |g| history.group(g), |g| &g.dn) {
+        for (group, before) in moved(groups, |g| history.group(g), |g| g.dn.as_str()) {
             plan.add_finding(
                 findings::dn_changed_group(inst.name(), group, ad_group_keys(group), before),
                 Vec::new(),

@@ -18,7 +18,7 @@ use crate::mapping::{LazyJson, normalized};
 use crate::pending::PendingEvidence;
 use crate::plan_builder::{Draft, DraftFinding, PlanBuilder};
 use crate::scope;
-use dirsnap_model::IidUser;
+use dirsnap_model::IidUserView;
 use dirsnap_plan::{Action, Change, Finding, Op, Resource};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -52,12 +52,12 @@ fn user_drift(
         // A user the live listing lacks but history or the console's list shows pending is
         // as absent from the listing as any other (PENDING_DELETION_PRESUMED says why).
         let live_row = live
-            .user_by_id(&cached.id)
+            .user_by_id(cached.id())
             .filter(|&i| live.presumed(i).is_none());
         match live_row.and_then(|i| live.user(i)) {
             // Pending deletion in the cache and not listed live: IIJ ID hides such users
             // over SCIM (assumption MK2), so their absence says nothing.
-            None if cached.pending_deletion => {}
+            None if cached.pending_deletion() => {}
             None => plan.add_finding(
                 findings::console_drift_user_gone(instance, cached),
                 Vec::new(),
@@ -84,12 +84,12 @@ fn users_created_outside(
 ) {
     for (row, live_user) in live.users.iter().enumerate() {
         // Presumed pending users were not created since the last sync: they are not listed.
-        if base.user_by_id(&live_user.id).is_some() || live.presumed(row as u32).is_some() {
+        if base.user_by_id(live_user.id()).is_some() || live.presumed(row as u32).is_some() {
             continue;
         }
         let Some(inst) = instances.iter().find(|i| {
             scope::owned(i.iid_user_filter.as_ref(), || {
-                crate::iid_json::user_json(live_user, &i.mapper.profile)
+                crate::iid_json::view_json(live_user, &i.mapper.profile)
             })
         }) else {
             continue;
@@ -133,7 +133,7 @@ fn group_drift(
                 .members(group)
                 .iter()
                 .filter(|u| index.presumed(**u).is_none())
-                .filter_map(|u| index.user(*u).map(|u| u.id.clone()))
+                .filter_map(|u| index.user(*u).map(|u| u.id().to_owned()))
                 .collect()
         };
         let (cached_members, live_members) =
@@ -159,8 +159,8 @@ fn group_drift(
 
 /// How an owned user differs between the cache and the live tenant (old = cache, new =
 /// live), over the managed attributes, `active` and pending deletion.
-fn drift(inst: &InstanceState<'_>, cached: &IidUser, live: &IidUser) -> Vec<Change> {
-    let (cached_raw, live_raw) = (LazyJson::new(&cached.raw), LazyJson::new(&live.raw));
+fn drift(inst: &InstanceState<'_>, cached: IidUserView<'_>, live: IidUserView<'_>) -> Vec<Change> {
+    let (cached_raw, live_raw) = (LazyJson::new(cached.raw()), LazyJson::new(live.raw()));
     let mut changes = Vec::new();
     for attr in &inst.mapper.managed {
         let (Some(old), Some(new)) = (
@@ -178,18 +178,18 @@ fn drift(inst: &InstanceState<'_>, cached: &IidUser, live: &IidUser) -> Vec<Chan
             });
         }
     }
-    if cached.active != live.active {
+    if cached.active() != live.active() {
         changes.push(Change {
             attribute: "active".into(),
-            old: Value::Bool(cached.active),
-            new: Value::Bool(live.active),
+            old: Value::Bool(cached.active()),
+            new: Value::Bool(live.active()),
         });
     }
-    if cached.pending_deletion != live.pending_deletion {
+    if cached.pending_deletion() != live.pending_deletion() {
         changes.push(Change {
             attribute: "pendingDeletion".into(),
-            old: Value::Bool(cached.pending_deletion),
-            new: Value::Bool(live.pending_deletion),
+            old: Value::Bool(cached.pending_deletion()),
+            new: Value::Bool(live.pending_deletion()),
         });
     }
     changes

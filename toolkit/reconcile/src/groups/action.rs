@@ -93,7 +93,7 @@ pub(crate) fn group_digest(base: &IidIndex<'_>, row: IidGroupRow) -> String {
         }
         let ids: Vec<&str> = members
             .iter()
-            .filter_map(|user| base.user(*user).map(|u| u.id.as_str()))
+            .filter_map(|user| base.user(*user).map(|u| u.id()))
             .collect();
         digest::group_digest(group, &ids)
     })

@@ -34,7 +34,7 @@ pub(crate) fn check(plan: &mut PlanBuilder, base: &IidIndex<'_>) {
         let mut members: Vec<&str> = base
             .members(row)
             .iter()
-            .filter_map(|&user| base.user(user).map(|u| u.id.as_str()))
+            .filter_map(|&user| base.user(user).map(|u| u.id()))
             .collect();
         if members.is_empty() {
             continue;

@@ -11,7 +11,7 @@ use crate::mapping::{Attr, Desired, LazyJson, Mapper, normalized};
 use crate::object_keys::ad_user_keys;
 use crate::pending::PendingEvidence;
 use crate::plan_builder::{Draft, PlanBuilder};
-use dirsnap_model::{AdUser, IidUser};
+use dirsnap_model::{AdUserView, IidUserView};
 use dirsnap_plan::digest;
 use dirsnap_plan::{Action, Change, Op, PatchOp, Request, Resource};
 use serde_json::Value;
@@ -21,34 +21,34 @@ use serde_json::Value;
 pub(crate) fn user_action(
     op: Op,
     instance: &str,
-    iid: Option<&IidUser>,
-    user: Option<&AdUser>,
+    iid: Option<IidUserView<'_>>,
+    user: Option<AdUserView<'_>>,
     desired: &Desired,
 ) -> Action {
     let mut keys = user.map(ad_user_keys).unwrap_or_default();
     if let Some(iid) = iid {
-        keys.insert("id", iid.id.clone());
+        keys.insert("id", iid.id().to_owned());
     }
     let (method, path) = match (op, iid) {
         (Op::CreateUser, _) | (_, None) => ("POST".to_string(), "Users".to_string()),
-        (_, Some(iid)) => ("PATCH".to_string(), format!("Users/{}", iid.id)),
+        (_, Some(iid)) => ("PATCH".to_string(), format!("Users/{}", iid.id())),
     };
     Action {
         seq: 0,
         op,
         resource: Resource::User,
         instance: instance.to_string(),
-        target: iid.map(|u| u.id.clone()),
+        target: iid.map(|u| u.id().to_owned()),
         target_action: None,
         user_name: desired
             .user_name
             .clone()
-            .or(iid.map(|u| u.user_name.clone())),
+            .or(iid.map(|u| u.user_name().to_owned())),
         display_name: None,
         external_id: desired
             .external_id
             .clone()
-            .or(iid.and_then(|u| u.external_id.clone())),
+            .or(iid.and_then(|u| u.external_id().map(str::to_owned))),
         keys,
         matched_by: None,
         rule: String::new(),
@@ -59,7 +59,7 @@ pub(crate) fn user_action(
         body: None,
         members: Vec::new(),
         depends_on: Vec::new(),
-        state_digest: iid.map(digest::user_digest),
+        state_digest: iid.map(|u| digest::user_digest(&u.to_row())),
     }
 }
 
@@ -70,8 +70,8 @@ pub(crate) struct UserDiff {
 }
 
 /// Attribute differences between what AD says (`desired`) and the IIJ ID user.
-pub(crate) fn diff_user(mapper: &Mapper, iid: &IidUser, desired: &Desired) -> UserDiff {
-    let raw = LazyJson::new(&iid.raw);
+pub(crate) fn diff_user(mapper: &Mapper, iid: IidUserView<'_>, desired: &Desired) -> UserDiff {
+    let raw = LazyJson::new(iid.raw());
     let mut operations = Vec::new();
     let mut changes = Vec::new();
     for (attr, want) in mapper.managed.iter().zip(&desired.values) {
@@ -117,7 +117,7 @@ pub(crate) fn diff_user(mapper: &Mapper, iid: &IidUser, desired: &Desired) -> Us
 pub(crate) fn create_user(
     plan: &mut PlanBuilder,
     inst: &InstanceState<'_>,
-    user: &AdUser,
+    user: AdUserView<'_>,
     desired: &Desired,
 ) -> DraftId {
     let instance = inst.name();
@@ -130,7 +130,7 @@ pub(crate) fn create_user(
     };
     action.reason = format!(
         "the AD user {} is in scope and no IIJ ID user has its externalId or userName{}",
-        user.dn,
+        user.dn(),
         if desired.active {
             ""
         } else {
@@ -195,8 +195,8 @@ impl UpdateRule {
 /// The AD user and the IIJ ID user it matched, for the actions on a matched user.
 pub(crate) struct MatchedPair<'r> {
     pub instance: &'r str,
-    pub user: &'r AdUser,
-    pub iid: &'r IidUser,
+    pub user: AdUserView<'r>,
+    pub iid: IidUserView<'r>,
     /// The key that matched.
     pub by: &'static str,
 }
@@ -212,12 +212,12 @@ pub(crate) fn update_user(
     let reason = match rule {
         UpdateRule::Adopt => format!(
             "adopting the pre-existing IIJ ID user {} (matched by userName; it had no externalId): {}",
-            iid.user_name,
+            iid.user_name(),
             describe_changes(&diff.changes)
         ),
         UpdateRule::UpdateAnchor => format!(
             "the AD account was recreated (new objectGUID {}); its anchors are updated in place: {}",
-            user.object_guid,
+            user.object_guid(),
             describe_changes(&diff.changes)
         ),
         UpdateRule::Update => format!(
@@ -237,7 +237,7 @@ pub(crate) fn update_user(
     action.reason = reason;
     action.changes = diff.changes;
     action.operations = diff.operations;
-    Draft::new(action, &iid.user_name)
+    Draft::new(action, iid.user_name())
 }
 
 /// enable_user / disable_user: `active` (from userAccountControl / accountExpires) differs.
@@ -258,22 +258,22 @@ pub(crate) fn set_active(pair: &MatchedPair<'_>, desired: &Desired) -> Draft {
     action.reason = if desired.active {
         "the AD account is enabled again (userAccountControl / accountExpires)".into()
     } else if user
-        .user_account_control
+        .user_account_control()
         .is_some_and(|uac| uac & dirsnap_model::UAC_ACCOUNTDISABLE != 0)
-        || (user.user_account_control.is_none() && !user.enabled)
+        || (user.user_account_control().is_none() && !user.enabled())
     {
         "the AD account is disabled (userAccountControl ACCOUNTDISABLE)".into()
     } else {
         format!(
             "the AD account expired (accountExpires {})",
-            user.account_expires
+            user.account_expires()
                 .map(|t| t.to_rfc3339())
                 .unwrap_or_default()
         )
     };
     action.changes = vec![Change {
         attribute: "active".into(),
-        old: Value::Bool(iid.active),
+        old: Value::Bool(iid.active()),
         new: Value::Bool(desired.active),
     }];
     action.operations = vec![PatchOp {
@@ -281,7 +281,7 @@ pub(crate) fn set_active(pair: &MatchedPair<'_>, desired: &Desired) -> Draft {
         path: Some("active".into()),
         value: Some(Value::Bool(desired.active)),
     }];
-    Draft::new(action, &iid.user_name)
+    Draft::new(action, iid.user_name())
 }
 
 /// restore_user: the pending IIJ ID user's AD user is in scope again and both userName and
@@ -311,7 +311,7 @@ pub(crate) fn restore_user(
         // The live listing cannot show a pending user: the reason says what the state rests on.
         action.reason = format!("{} (the user is {})", action.reason, e.describe());
     }
-    let raw = LazyJson::new(&iid.raw);
+    let raw = LazyJson::new(iid.raw());
     let mut operations = Vec::new();
     let mut changes = Vec::new();
     for (attr, want) in mapper.managed.iter().zip(&desired.values) {
@@ -346,10 +346,10 @@ pub(crate) fn restore_user(
         old: Value::Bool(true),
         new: Value::Bool(false),
     });
-    if iid.active != desired.active {
+    if iid.active() != desired.active {
         changes.push(Change {
             attribute: "active".into(),
-            old: Value::Bool(iid.active),
+            old: Value::Bool(iid.active()),
             new: Value::Bool(desired.active),
         });
     }
@@ -360,14 +360,14 @@ pub(crate) fn restore_user(
     });
     action.operations = operations;
     action.changes = changes;
-    Draft::new(action, &iid.user_name)
+    Draft::new(action, iid.user_name())
 }
 
 /// pending_delete_user of `iid` under `rule` (never a hard delete: Directory Sync puts
 /// users into pending deletion).
 pub(crate) fn pending_delete(
     inst: &InstanceState<'_>,
-    iid: &IidUser,
+    iid: IidUserView<'_>,
     rule: &str,
     reason: String,
 ) -> Draft {
@@ -378,8 +378,8 @@ pub(crate) fn pending_delete(
         None,
         &Desired::default(),
     );
-    action.user_name = Some(iid.user_name.clone());
-    action.external_id = iid.external_id.clone();
+    action.user_name = Some(iid.user_name().to_owned());
+    action.external_id = iid.external_id().map(str::to_owned);
     action.request.method = inst.mapper.profile.pending_delete_method.clone();
     action.rule = rule.into();
     action.reason = reason;
@@ -388,5 +388,5 @@ pub(crate) fn pending_delete(
         old: Value::Bool(false),
         new: Value::Bool(true),
     }];
-    Draft::new(action, &iid.user_name)
+    Draft::new(action, iid.user_name())
 }

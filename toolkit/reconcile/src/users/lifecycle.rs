@@ -39,7 +39,7 @@ use crate::users::matching::{self, Ambiguity, MatchOutcome, Matched, UserMatches
 use crate::users::recreated::{AnchorChange, HistoryLogins, Recreation};
 use crate::users::{UserClaim, UserFate};
 use chrono::{DateTime, Utc};
-use dirsnap_model::{AdUser, IidUser};
+use dirsnap_model::{AdUserView, IidUserView};
 use dirsnap_plan::Resource;
 
 /// What the lifecycle step decided for every AD user.
@@ -146,7 +146,7 @@ pub(crate) fn plan_lifecycles<'a>(
 /// One in-scope AD user, with what the earlier steps found out about it.
 struct Candidate<'r, 'a> {
     instance: InstanceIdx,
-    user: &'a AdUser,
+    user: AdUserView<'a>,
     keys: &'r DesiredKeys<'a>,
     /// The keys it shares with another AD object.
     duplicate_attrs: Option<&'r [&'static str]>,
@@ -223,8 +223,8 @@ fn plan_user(
                     user.label(),
                     ad_user_keys(user),
                     &findings::Counterpart {
-                        name: &iid.user_name,
-                        id: &iid.id,
+                        name: iid.user_name(),
+                        id: iid.id(),
                         matched_by: by,
                     },
                 );
@@ -255,7 +255,7 @@ fn plan_user(
 fn create(
     plan: &mut PlanBuilder,
     rules: &UserRules<'_, '_>,
-    user: &AdUser,
+    user: AdUserView<'_>,
     keys: &DesiredKeys,
     replaced_guid: Option<String>,
 ) -> Decision {
@@ -306,9 +306,9 @@ fn create(
 
 /// An AD user matched to one owned IIJ ID user.
 struct MatchedUser<'r> {
-    user: &'r AdUser,
+    user: AdUserView<'r>,
     keys: &'r DesiredKeys<'r>,
-    iid: &'r IidUser,
+    iid: IidUserView<'r>,
     row: IidUserRow,
     /// The key that matched.
     by: &'static str,
@@ -342,18 +342,18 @@ fn matched_user(
         debug_assert!(
             {
                 let desired = inst.mapper.desired(matched.user, rules.as_of);
-                desired.active == matched.iid.active
+                desired.active == matched.iid.active()
                     && actions::diff_user(&inst.mapper, matched.iid, &desired)
                         .operations
                         .is_empty()
             },
             "Mapper::unchanged disagrees with the full comparison for {}",
-            matched.iid.user_name
+            matched.iid.user_name()
         );
         return Decision::fate(UserFate::Matched(matched.row));
     }
     let desired = inst.mapper.desired(matched.user, rules.as_of);
-    if matched.iid.pending_deletion {
+    if matched.iid.pending_deletion() {
         return pending_user(plan, rules, &matched, &desired);
     }
     if let Some(Recreation::Anchor(change)) = &matched.recreated
@@ -406,7 +406,7 @@ fn matched_user(
             // while the IIJ ID user is disabled (iij-facts §2), and this plan enables it.
             // A live account is only checked against an --m365 snapshot (nothing blocked
             // to infer).
-            if !matched.iid.active || rules.m365.is_some() {
+            if !matched.iid.active() || rules.m365.is_some() {
                 m365_check(
                     plan,
                     rules,
@@ -414,7 +414,7 @@ fn matched_user(
                         user: matched.user,
                         keys: matched.keys,
                         old: Some(matched.iid),
-                        blocked_by_sync: !matched.iid.active,
+                        blocked_by_sync: !matched.iid.active(),
                         action: first_draft,
                         // A visible user: not pending.
                         pending: None,
@@ -440,9 +440,7 @@ fn update(
     let iid = matched.iid;
     let rule = match (&matched.recreated, matched.by) {
         (Some(Recreation::Anchor(_)), _) => UpdateRule::UpdateAnchor,
-        (_, "userName") if iid.external_id.as_deref().is_none_or(str::is_empty) => {
-            UpdateRule::Adopt
-        }
+        (_, "userName") if iid.external_id().is_none_or(str::is_empty) => UpdateRule::Adopt,
         _ => UpdateRule::Update,
     };
     let diff = actions::diff_user(&inst.mapper, iid, desired);
@@ -455,13 +453,13 @@ fn update(
                 findings::adoption(
                     inst.name(),
                     iid,
-                    ad_user_and_iid_keys(matched.user, &iid.id),
+                    ad_user_and_iid_keys(matched.user, iid.id()),
                 ),
                 vec![id],
             );
         }
     }
-    if desired.active != iid.active {
+    if desired.active != iid.active() {
         let id = plan.add_draft(actions::set_active(&pair, desired));
         first_draft = first_draft.or(Some(id));
     }
@@ -489,9 +487,9 @@ fn pending_user(
     let names_match = desired
         .user_name
         .as_deref()
-        .is_some_and(|n| eq_ci(n, &iid.user_name));
+        .is_some_and(|n| eq_ci(n, iid.user_name()));
     let external_ids_match = desired.external_id.as_deref().filter(|s| !s.is_empty())
-        == iid.external_id.as_deref().filter(|s| !s.is_empty());
+        == iid.external_id().filter(|s| !s.is_empty());
     // RC14: a new AD object is told from the same one by its linking ID; under the restore
     // rule's text alone (the profile switch off) userName and externalId decide.
     let same_object_required = inst.mapper.profile.restore_requires_same_linking_id;
@@ -501,7 +499,7 @@ fn pending_user(
         }
         (_, false) if names_match => PendingConflict::ExternalIdDiffers {
             new: desired.external_id.as_deref(),
-            old: iid.external_id.as_deref(),
+            old: iid.external_id(),
         },
         (_, false) => PendingConflict::UserNameDiffers {
             new: desired.user_name.as_deref(),
@@ -510,8 +508,8 @@ fn pending_user(
             plan.skip(findings::skipped::restore_id_unknown(
                 instance,
                 user,
-                ad_user_and_iid_keys(user, &iid.id),
-                &iid.user_name,
+                ad_user_and_iid_keys(user, iid.id()),
+                iid.user_name(),
             ));
             return Decision::BLOCKED;
         }
@@ -562,7 +560,7 @@ fn pending_user(
             instance,
             user,
             iid,
-            ad_user_and_iid_keys(user, &iid.id),
+            ad_user_and_iid_keys(user, iid.id()),
             conflict,
             evidence,
         ),
@@ -603,20 +601,20 @@ fn replace_recreated(
     } = change;
     let reason = format!(
         "the AD object behind this user is gone: AD now has a new object (objectGUID {}) with the same login ID, whose {attribute} {new} differs from {old}; Directory Sync treats the old one as deleted",
-        user.object_guid
+        user.object_guid()
     );
     let mut draft = actions::pending_delete(inst, iid, "recreated.old_object_deleted", reason);
     draft
         .action
         .keys
-        .insert("replacedByObjectGUID", user.object_guid.to_string());
+        .insert("replacedByObjectGUID", user.object_guid().to_string());
     let deletion = plan.add_draft(draft);
     plan.add_finding(
         findings::recreated_pending_deletion(
             inst.name(),
             user,
             iid,
-            ad_user_and_iid_keys(user, &iid.id),
+            ad_user_and_iid_keys(user, iid.id()),
             PendingConflict::OldUserDeletedByThisPlan(change),
             None,
         ),

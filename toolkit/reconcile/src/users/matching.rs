@@ -12,7 +12,7 @@ use crate::mapping::DesiredKeys;
 use crate::users::UserClaim;
 use crate::users::recreated::{self, AnchorChange};
 use chrono::{DateTime, Utc};
-use dirsnap_model::IidUser;
+use dirsnap_model::IidUserView;
 
 #[derive(Debug, Clone)]
 pub(crate) enum Matched<'a> {
@@ -30,22 +30,22 @@ pub(crate) enum Matched<'a> {
 /// Why an AD user cannot be matched to one IIJ ID user (worded by `findings::ambiguity`).
 #[derive(Debug, Clone)]
 pub(crate) enum Ambiguity<'a> {
-    SeveralByExternalId(Vec<&'a IidUser>),
-    SeveralByLinkingId(Vec<&'a IidUser>),
+    SeveralByExternalId(Vec<IidUserView<'a>>),
+    SeveralByLinkingId(Vec<IidUserView<'a>>),
     /// The externalId finds one user, the linking ID another.
     ExternalIdVsLinkingId {
-        by_external_id: Option<&'a IidUser>,
-        by_linking_id: Option<&'a IidUser>,
+        by_external_id: Option<IidUserView<'a>>,
+        by_linking_id: Option<IidUserView<'a>>,
     },
     /// A strong key (`by`) finds one user, the userName another.
     KeyVsUserName {
         by: &'static str,
-        by_key: Option<&'a IidUser>,
-        by_user_name: Option<&'a IidUser>,
+        by_key: Option<IidUserView<'a>>,
+        by_user_name: Option<IidUserView<'a>>,
     },
-    SeveralByUserName(Vec<&'a IidUser>),
+    SeveralByUserName(Vec<IidUserView<'a>>),
     /// The IIJ ID user this AD user matched is matched by another AD user too.
-    ClaimedByAnother(Option<&'a IidUser>),
+    ClaimedByAnother(Option<IidUserView<'a>>),
 }
 
 /// The IIJ ID user the AD user with desired keys `keys` is.
@@ -65,12 +65,11 @@ pub(crate) fn find_match<'a>(base: &IidIndex<'a>, keys: &DesiredKeys) -> Matched
             let name_same = keys
                 .user_name
                 .as_deref()
-                .is_none_or(|n| eq_ci(n, &iid.user_name));
-            let link_same = keys.linking_id.as_deref().is_none_or(|l| {
-                iid.downstream_id
-                    .as_deref()
-                    .is_some_and(|d| !d.is_empty() && d == l)
-            });
+                .is_none_or(|n| eq_ci(n, iid.user_name()));
+            let link_same = keys
+                .linking_id
+                .as_deref()
+                .is_none_or(|l| iid.downstream_id().is_some_and(|d| !d.is_empty() && d == l));
             if name_same && link_same {
                 return Matched::One {
                     iid: IidUserRow::from_raw(row),
@@ -95,7 +94,7 @@ pub(crate) fn find_match<'a>(base: &IidIndex<'a>, keys: &DesiredKeys) -> Matched
         .as_deref()
         .map(|n| base.by_user_name.get(&Ci(n)))
         .unwrap_or_default();
-    let users = |rows: &mut dyn Iterator<Item = u32>| -> Vec<&'a IidUser> {
+    let users = |rows: &mut dyn Iterator<Item = u32>| -> Vec<IidUserView<'a>> {
         rows.filter_map(|row| base.user(row)).collect()
     };
     if by_external_id.len() > 1 {
@@ -195,7 +194,7 @@ pub(crate) fn match_all<'a>(
                 && let (Some(user), Some(iid)) =
                     (ad.users.get(ad_row.index()), base.user(row.raw()))
             {
-                unchanged = !iid.pending_deletion && inst.mapper.unchanged(user, iid, as_of);
+                unchanged = !iid.pending_deletion() && inst.mapper.unchanged(user, iid, as_of);
                 anchor = recreated::anchor_change(inst, keys, iid, by);
             }
             MatchOutcome {

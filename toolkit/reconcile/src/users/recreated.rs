@@ -14,7 +14,7 @@ use crate::index::{Map, map_with_capacity};
 use crate::instance::InstanceState;
 use crate::key::Key;
 use crate::mapping::{Attr, DesiredKeys};
-use dirsnap_model::{AdUser, IidUser};
+use dirsnap_model::{AdUserView, IidUserView};
 
 /// An anchor-derived linkage ID that differs from the IIJ ID user's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,14 +40,14 @@ pub(crate) enum Recreation {
 pub(crate) fn anchor_change(
     inst: &InstanceState<'_>,
     keys: &DesiredKeys,
-    iid: &IidUser,
+    iid: IidUserView<'_>,
     matched_by: &str,
 ) -> Option<AnchorChange> {
     let linking_bound = inst.mapper.binds_target(&Attr::DownstreamId);
     if linking_bound
         && keys.linking_from_anchor
         && let (Some(old), Some(new)) = (
-            iid.downstream_id.as_deref().filter(|s| !s.is_empty()),
+            iid.downstream_id().filter(|s| !s.is_empty()),
             keys.linking_id.as_deref(),
         )
         && old != new
@@ -61,7 +61,7 @@ pub(crate) fn anchor_change(
     if (!linking_bound || matched_by == "userName")
         && keys.external_from_anchor
         && let (Some(old), Some(new)) = (
-            iid.external_id.as_deref().filter(|s| !s.is_empty()),
+            iid.external_id().filter(|s| !s.is_empty()),
             keys.external_id.as_deref(),
         )
         && old != new
@@ -84,11 +84,11 @@ pub(crate) struct HistoryLogins {
 impl HistoryLogins {
     pub(crate) fn of(inst: &InstanceState<'_>) -> HistoryLogins {
         let mut guid_by_login = map_with_capacity(0);
-        let mut add = |user: &AdUser| {
+        let mut add = |user: AdUserView<'_>| {
             if let Some(login) = inst.mapper.keys(user).user_name {
                 guid_by_login
                     .entry(login.to_lowercase())
-                    .or_insert_with(|| Key::of_guid(&user.object_guid));
+                    .or_insert_with(|| Key::of_guid(user.object_guid()));
             }
         };
         if let Some(history) = &inst.history {
@@ -96,7 +96,7 @@ impl HistoryLogins {
                 add(user);
             }
         }
-        for user in inst.input.ad.users.iter().filter(|u| u.is_deleted) {
+        for user in inst.input.ad.users.iter().filter(|u| u.is_deleted()) {
             add(user);
         }
         HistoryLogins { guid_by_login }
@@ -107,7 +107,7 @@ impl HistoryLogins {
     pub(crate) fn replaced_guid(
         &self,
         inst: &InstanceState<'_>,
-        user: &AdUser,
+        user: AdUserView<'_>,
         keys: &DesiredKeys,
     ) -> Option<String> {
         keys.user_name
@@ -115,7 +115,8 @@ impl HistoryLogins {
             .filter(|_| !self.guid_by_login.is_empty())
             .and_then(|login| self.guid_by_login.get(&login.to_lowercase()))
             .filter(|guid| {
-                **guid != Key::of_guid(&user.object_guid) && !inst.ad_user_by_key.contains_key(guid)
+                **guid != Key::of_guid(user.object_guid())
+                    && !inst.ad_user_by_key.contains_key(guid)
             })
             .map(|guid| guid.to_string())
     }

@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use dirsnap_config::DsConfig;
-use dirsnap_model::{AdGroup, AdUser, Filters, IidGroup, IidUser, M365User, Membership};
+use dirsnap_model::{
+    AdGroup, AdUser, AdUserTable, Filters, IidGroup, IidUser, IidUserTable, M365User, Membership,
+};
 use dirsnap_plan::{Action, Finding, Mode, Op, Plan};
 use dirsnap_reconcile::{AdSnapshot, IidSnapshot, Inputs, Instance};
 use std::path::{Path, PathBuf};
@@ -34,9 +36,15 @@ impl Ad {
         self
     }
 
-    pub fn view(&self) -> AdSnapshot<'_> {
+    /// The users as the engine holds them (a table built from `users`).
+    pub fn user_table(&self) -> AdUserTable {
+        AdUserTable::from_rows(&self.users).expect("test users fit a table")
+    }
+
+    /// The engine's view, with `users` from [`Ad::user_table`].
+    pub fn view<'t>(&'t self, users: &'t AdUserTable) -> AdSnapshot<'t> {
         AdSnapshot {
-            users: &self.users,
+            users,
             groups: &self.groups,
             memberships: &self.edges,
             taken_at: self.taken_at,
@@ -60,9 +68,15 @@ impl Iid {
         self
     }
 
-    pub fn view(&self) -> IidSnapshot<'_> {
+    /// The users as the engine holds them (a table built from `users`).
+    pub fn user_table(&self) -> IidUserTable {
+        IidUserTable::from_rows(&self.users).expect("test users fit a table")
+    }
+
+    /// The engine's view, with `users` from [`Iid::user_table`].
+    pub fn view<'t>(&'t self, users: &'t IidUserTable) -> IidSnapshot<'t> {
         IidSnapshot {
-            users: &self.users,
+            users,
             groups: &self.groups,
             memberships: &self.edges,
             taken_at: None,
@@ -144,21 +158,41 @@ impl<'a> Run<'a> {
     }
 
     pub fn try_plan(&self) -> Result<Plan, dirsnap_reconcile::ReconcileError> {
+        let ad_users: Vec<(AdUserTable, Option<AdUserTable>)> = self
+            .setups
+            .iter()
+            .map(|s| {
+                (
+                    s.ad.user_table(),
+                    s.previous_ad.as_ref().map(Ad::user_table),
+                )
+            })
+            .collect();
         let instances = self
             .setups
             .iter()
-            .map(|s| Instance {
+            .zip(&ad_users)
+            .map(|(s, (users, previous_users))| Instance {
                 name: s.name.clone(),
                 config: &s.config,
                 config_source: "test".into(),
-                ad: s.ad.view(),
-                previous_ad: s.previous_ad.as_ref().map(Ad::view),
+                ad: s.ad.view(users),
+                previous_ad: s
+                    .previous_ad
+                    .as_ref()
+                    .zip(previous_users.as_ref())
+                    .map(|(ad, users)| ad.view(users)),
             })
             .collect();
+        let iid_users = self.iid.user_table();
+        let previous_iid_users = self.previous_iid.map(Iid::user_table);
         dirsnap_reconcile::reconcile(&Inputs {
             instances,
-            iid: self.iid.view(),
-            previous_iid: self.previous_iid.map(Iid::view),
+            iid: self.iid.view(&iid_users),
+            previous_iid: self
+                .previous_iid
+                .zip(previous_iid_users.as_ref())
+                .map(|(iid, users)| iid.view(users)),
             m365: self.m365,
             mode: self.mode,
             as_of: self.as_of,

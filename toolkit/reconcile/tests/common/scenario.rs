@@ -134,22 +134,25 @@ fn presume(
             })
             .collect()
     });
-    let mut p = Presumption::new(live.view());
-    if let Some(prev) = previous_iid {
+    let live_users = live.user_table();
+    let previous_users = previous_iid.map(Iid::user_table);
+    let history_users: Vec<_> = history.iter().map(|(_, h)| h.user_table()).collect();
+    let mut p = Presumption::new(live.view(&live_users));
+    if let Some((prev, users)) = previous_iid.zip(previous_users.as_ref()) {
         p.add_history(
             "previous-iid",
             IidSnapshot {
                 taken_at: Some(now),
-                ..prev.view()
+                ..prev.view(users)
             },
         );
     }
-    for (i, (at, h)) in history.iter().enumerate() {
+    for (i, ((at, h), users)) in history.iter().zip(&history_users).enumerate() {
         p.add_history(
             &format!("history-{i}"),
             IidSnapshot {
                 taken_at: Some(*at),
-                ..h.view()
+                ..h.view(users)
             },
         );
     }
