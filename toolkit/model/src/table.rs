@@ -30,7 +30,8 @@ trait Buffer: Default + Clone {
     fn append(&mut self, value: &Self::Slice);
     fn slice(&self, start: usize, end: usize) -> &Self::Slice;
     fn empty() -> &'static Self::Slice;
-    fn shrink(&mut self);
+    fn capacity(&self) -> usize;
+    fn reserve_exact(&mut self, additional: usize);
 }
 
 impl Buffer for String {
@@ -47,8 +48,11 @@ impl Buffer for String {
     fn empty() -> &'static str {
         ""
     }
-    fn shrink(&mut self) {
-        self.shrink_to_fit();
+    fn capacity(&self) -> usize {
+        String::capacity(self)
+    }
+    fn reserve_exact(&mut self, additional: usize) {
+        String::reserve_exact(self, additional);
     }
 }
 
@@ -66,8 +70,11 @@ impl Buffer for Vec<u8> {
     fn empty() -> &'static [u8] {
         &[]
     }
-    fn shrink(&mut self) {
-        self.shrink_to_fit();
+    fn capacity(&self) -> usize {
+        Vec::capacity(self)
+    }
+    fn reserve_exact(&mut self, additional: usize) {
+        Vec::reserve_exact(self, additional);
     }
 }
 
@@ -100,7 +107,8 @@ impl<B: Buffer> Spans<B> {
     }
 
     fn push(&mut self, value: &B::Slice, column: &'static str) -> Result<(), TableError> {
-        if self.len.is_multiple_of(CHUNK_ROWS) {
+        // A new chunk starts here unless `reserve` has already started it.
+        if self.chunks.len() * CHUNK_ROWS <= self.len {
             self.chunks.push(Chunk::default());
         }
         let chunk = self
@@ -115,18 +123,31 @@ impl<B: Buffer> Spans<B> {
         Ok(())
     }
 
-    fn shrink_to_fit(&mut self) {
-        for chunk in &mut self.chunks {
-            chunk.ends.shrink_to_fit();
-            chunk.bytes.shrink();
+    /// Room for `rows` more values of `bytes` in all, all in the current chunk (the caller
+    /// stops at its end), so filling it never regrows a buffer.
+    fn reserve(&mut self, rows: usize, bytes: usize) {
+        if self.len.is_multiple_of(CHUNK_ROWS) {
+            self.chunks.push(Chunk::default());
         }
-        self.chunks.shrink_to_fit();
+        if let Some(chunk) = self.chunks.last_mut() {
+            chunk.ends.reserve_exact(rows);
+            chunk.bytes.reserve_exact(bytes);
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.chunks
+            .iter()
+            .map(|chunk| chunk.ends.capacity() * 4 + chunk.bytes.capacity())
+            .sum()
     }
 
     /// Appends `other`'s values; when `self` ends on a chunk boundary its chunks are moved,
     /// not copied (a snapshot's row groups are whole chunks).
     fn append(&mut self, other: Spans<B>, column: &'static str) -> Result<(), TableError> {
         if self.len.is_multiple_of(CHUNK_ROWS) {
+            // A chunk `reserve` started and nothing filled yet is not kept in between.
+            self.chunks.truncate(self.len / CHUNK_ROWS);
             self.len += other.len;
             self.chunks.extend(other.chunks);
             return Ok(());
@@ -149,9 +170,16 @@ pub trait Column: Default + Clone {
     fn get(&self, row: usize) -> Self::Ref<'_>;
     fn push(&mut self, value: &Self::Owned, column: &'static str) -> Result<(), TableError>;
     fn append(&mut self, other: Self, column: &'static str) -> Result<(), TableError>;
+    /// Room for `rows` rows in all, for the per-row parts (a table's size is known before
+    /// its parts are joined).
+    fn reserve_rows(&mut self, rows: usize);
+    /// Room for `upcoming`, the next values pushed (all in the current chunk).
+    fn reserve_for<'v>(&mut self, upcoming: impl ExactSizeIterator<Item = &'v Self::Owned>)
+    where
+        Self::Owned: 'v;
     fn to_owned_value(value: Self::Ref<'_>) -> Self::Owned;
-    /// Gives back the spare capacity growing left (up to half of a text buffer).
-    fn shrink_to_fit(&mut self);
+    /// Bytes of heap this column holds (capacity, not length).
+    fn heap_bytes(&self) -> usize;
 }
 
 /// Non-null text.
@@ -170,8 +198,15 @@ impl Column for TextColumn {
     fn append(&mut self, other: Self, column: &'static str) -> Result<(), TableError> {
         self.0.append(other.0, column)
     }
-    fn shrink_to_fit(&mut self) {
-        self.0.shrink_to_fit();
+    fn heap_bytes(&self) -> usize {
+        self.0.heap_bytes()
+    }
+    fn reserve_rows(&mut self, rows: usize) {
+        self.0.chunks.reserve_exact(rows.div_ceil(CHUNK_ROWS));
+    }
+    fn reserve_for<'v>(&mut self, upcoming: impl ExactSizeIterator<Item = &'v String>) {
+        let rows = upcoming.len();
+        self.0.reserve(rows, upcoming.map(String::len).sum());
     }
     fn to_owned_value(value: &str) -> String {
         value.to_owned()
@@ -204,9 +239,19 @@ impl Column for OptTextColumn {
         self.present.extend(other.present);
         Ok(())
     }
-    fn shrink_to_fit(&mut self) {
-        self.text.shrink_to_fit();
-        self.present.shrink_to_fit();
+    fn heap_bytes(&self) -> usize {
+        self.text.heap_bytes() + self.present.capacity()
+    }
+    fn reserve_rows(&mut self, rows: usize) {
+        self.text.chunks.reserve_exact(rows.div_ceil(CHUNK_ROWS));
+        self.present
+            .reserve_exact(rows.saturating_sub(self.present.len()));
+    }
+    fn reserve_for<'v>(&mut self, upcoming: impl ExactSizeIterator<Item = &'v Option<String>>) {
+        let rows = upcoming.len();
+        let bytes = upcoming.map(|v| v.as_ref().map_or(0, String::len)).sum();
+        self.text.reserve(rows, bytes);
+        self.present.reserve(rows);
     }
     fn to_owned_value(value: Option<&str>) -> Option<String> {
         value.map(str::to_owned)
@@ -239,9 +284,19 @@ impl Column for OptBytesColumn {
         self.present.extend(other.present);
         Ok(())
     }
-    fn shrink_to_fit(&mut self) {
-        self.bytes.shrink_to_fit();
-        self.present.shrink_to_fit();
+    fn heap_bytes(&self) -> usize {
+        self.bytes.heap_bytes() + self.present.capacity()
+    }
+    fn reserve_rows(&mut self, rows: usize) {
+        self.bytes.chunks.reserve_exact(rows.div_ceil(CHUNK_ROWS));
+        self.present
+            .reserve_exact(rows.saturating_sub(self.present.len()));
+    }
+    fn reserve_for<'v>(&mut self, upcoming: impl ExactSizeIterator<Item = &'v Option<Vec<u8>>>) {
+        let rows = upcoming.len();
+        let bytes = upcoming.map(|v| v.as_ref().map_or(0, Vec::len)).sum();
+        self.bytes.reserve(rows, bytes);
+        self.present.reserve(rows);
     }
     fn to_owned_value(value: Option<&[u8]>) -> Option<Vec<u8>> {
         value.map(<[u8]>::to_vec)
@@ -320,9 +375,26 @@ impl Column for TextListColumn {
         }
         self.items.append(other.items, column)
     }
-    fn shrink_to_fit(&mut self) {
-        self.item_ends.shrink_to_fit();
-        self.items.shrink_to_fit();
+    fn heap_bytes(&self) -> usize {
+        self.item_ends.capacity() * 4 + self.items.heap_bytes()
+    }
+    fn reserve_rows(&mut self, rows: usize) {
+        self.item_ends
+            .reserve_exact(rows.saturating_sub(self.item_ends.len()));
+    }
+    fn reserve_for<'v>(&mut self, upcoming: impl ExactSizeIterator<Item = &'v Vec<String>>) {
+        self.item_ends.reserve(upcoming.len());
+        // Items are chunked by their own count, which may cross a chunk: reserve nothing
+        // then (the lists are short; growth is amortised).
+        let (mut items, mut bytes) = (0usize, 0usize);
+        for list in upcoming {
+            items += list.len();
+            bytes += list.iter().map(String::len).sum::<usize>();
+        }
+        let room = CHUNK_ROWS - self.items.len % CHUNK_ROWS;
+        if items <= room {
+            self.items.reserve(items, bytes);
+        }
     }
     fn to_owned_value(value: TextList<'_>) -> Vec<String> {
         value.iter().map(str::to_owned).collect()
@@ -350,8 +422,17 @@ impl<T: Copy + Default> Column for ValueColumn<T> {
         self.0.extend(other.0);
         Ok(())
     }
-    fn shrink_to_fit(&mut self) {
-        self.0.shrink_to_fit();
+    fn heap_bytes(&self) -> usize {
+        self.0.capacity() * std::mem::size_of::<T>()
+    }
+    fn reserve_rows(&mut self, rows: usize) {
+        self.0.reserve_exact(rows.saturating_sub(self.0.len()));
+    }
+    fn reserve_for<'v>(&mut self, upcoming: impl ExactSizeIterator<Item = &'v T>)
+    where
+        T: 'v,
+    {
+        self.0.reserve(upcoming.len());
     }
     fn to_owned_value(value: T) -> T {
         value
@@ -377,8 +458,14 @@ impl Column for GuidColumn {
         self.0.extend(other.0);
         Ok(())
     }
-    fn shrink_to_fit(&mut self) {
-        self.0.shrink_to_fit();
+    fn heap_bytes(&self) -> usize {
+        self.0.capacity() * 16
+    }
+    fn reserve_rows(&mut self, rows: usize) {
+        self.0.reserve_exact(rows.saturating_sub(self.0.len()));
+    }
+    fn reserve_for<'v>(&mut self, upcoming: impl ExactSizeIterator<Item = &'v Guid>) {
+        self.0.reserve(upcoming.len());
     }
     fn to_owned_value(value: &Guid) -> Guid {
         *value
@@ -458,9 +545,31 @@ macro_rules! user_table {
                 Ok(())
             }
 
-            /// Gives back the spare capacity of every column (after filling a part).
-            pub fn shrink_to_fit(&mut self) {
-                $( self.$field.shrink_to_fit(); )*
+            /// Bytes of heap the table holds, and the largest columns' shares of it
+            /// (for the timing lines).
+            pub fn heap_bytes(&self) -> usize {
+                0 $( + self.$field.heap_bytes() )*
+            }
+
+            /// Each column's bytes of heap, largest first.
+            pub fn heap_bytes_by_column(&self) -> Vec<(&'static str, usize)> {
+                let mut columns = vec![$( (stringify!($field), self.$field.heap_bytes()), )*];
+                columns.sort_by(|a, b| b.1.cmp(&a.1));
+                columns
+            }
+
+            /// Room for `rows` rows in all, before parts are appended.
+            pub fn reserve_rows(&mut self, rows: usize) {
+                $( self.$field.reserve_rows(rows); )*
+            }
+
+            /// Room for `rows`, the next rows pushed, so that filling the current chunk
+            /// from them allocates each buffer once (rows past the chunk's end are not
+            /// counted; they start a chunk of their own).
+            pub fn reserve_for(&mut self, rows: &[$owned]) {
+                let room = CHUNK_ROWS - self.len % CHUNK_ROWS;
+                let rows = rows.get(..room).unwrap_or(rows);
+                $( self.$field.reserve_for(rows.iter().map(|row| &row.$field)); )*
             }
 
             /// Appends another table's rows (moved, not copied, when `self` ends on a chunk
@@ -668,6 +777,29 @@ mod tests {
             head.append(tail).expect("append");
             assert_eq!(head.to_rows(), rows, "split at {split}");
         }
+    }
+
+    #[test]
+    fn reserved_rows_read_back_and_append_across_chunks() {
+        let rows: Vec<IidUser> = (0..CHUNK_ROWS + 100).map(iid).collect();
+        let mut table = IidUserTable::new();
+        table.reserve_rows(rows.len() * 2);
+        for batch in rows.chunks(1000) {
+            table.reserve_for(batch);
+            for row in batch {
+                table.push(row).expect("push");
+            }
+        }
+        // A part reserved on a chunk boundary and appended before it is filled.
+        let mut aligned = IidUserTable::from_rows(&rows[..CHUNK_ROWS]).expect("aligned");
+        aligned.reserve_for(&rows[CHUNK_ROWS..]);
+        aligned
+            .append(IidUserTable::from_rows(&rows[CHUNK_ROWS..]).expect("tail"))
+            .expect("append");
+        assert_eq!(aligned.to_rows(), rows);
+        table.append(aligned).expect("append");
+        let twice: Vec<IidUser> = rows.iter().chain(&rows).cloned().collect();
+        assert_eq!(table.to_rows(), twice);
     }
 
     #[test]

@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const BATCH_ROWS: usize = 16 * 1024;
+/// Rows per chunk of a user table (`dirsnap_model::table`): the largest batch it is filled from.
+const TABLE_CHUNK_ROWS: usize = 1 << 16;
 
 /// What to decode.
 #[derive(Debug, Clone, Default)]
@@ -258,7 +260,14 @@ impl Snapshot {
         &self,
         options: &ReadOptions,
     ) -> Result<R::Columns, SnapshotError> {
-        let prepared = self.prepare::<R>(Table::Users, options)?;
+        let mut prepared = self.prepare::<R>(Table::Users, options)?;
+        // A row group is decoded as one batch (up to a table chunk's rows), so each of the
+        // part's buffers is allocated once at its exact size.
+        let largest_group = prepared.plans.iter().map(|(_, rows)| *rows).max();
+        prepared.batch_rows = largest_group
+            .unwrap_or(BATCH_ROWS)
+            .clamp(1, TABLE_CHUNK_ROWS);
+        let total: usize = prepared.plans.iter().map(|(_, rows)| rows).sum();
         let skip = prepared.skip.clone();
         let parts = self.run(&prepared, |_, reader| {
             let mut part = R::Columns::default();
@@ -267,14 +276,15 @@ impl Snapshot {
                 let batch = batch.map_err(|e| e.to_string())?;
                 batch_rows.resize_with(batch.num_rows(), R::default);
                 R::fill_from_batch(&batch, &mut batch_rows, &skip).map_err(|e| e.to_string())?;
+                R::reserve_for(&mut part, &batch_rows);
                 for row in &batch_rows {
                     R::push(&mut part, row).map_err(|e| e.to_string())?;
                 }
             }
-            R::shrink_to_fit(&mut part);
             Ok(part)
         })?;
         let mut table = R::Columns::default();
+        R::reserve_rows(&mut table, total);
         for part in parts {
             R::append(&mut table, part).map_err(|e| SnapshotError::BadData {
                 path: prepared.path.clone(),
@@ -370,6 +380,7 @@ impl Snapshot {
                 projection: Some(projection),
                 plans,
                 skip,
+                batch_rows: BATCH_ROWS,
             }),
             Err(message) => {
                 self.check_sha256(table, hash_file(&source, &path)?)?;
@@ -407,7 +418,7 @@ impl Snapshot {
                     )
                     .with_projection(projection.clone())
                     .with_row_groups(row_groups.clone())
-                    .with_batch_size(BATCH_ROWS)
+                    .with_batch_size(p.batch_rows)
                     .build()
                     .map_err(|e| e.to_string())?;
                     decode_part(i, reader)
@@ -489,6 +500,8 @@ struct Prepared {
     /// Row groups per decoding task, with their row counts.
     plans: Vec<(Vec<usize>, usize)>,
     skip: Vec<&'static str>,
+    /// Rows per decoded batch.
+    batch_rows: usize,
 }
 
 /// One decoding task per row group, in file order. The tasks run on all cores (rayon's pool,

@@ -87,7 +87,10 @@ pub trait Tabular: Record {
     type Columns: Default + Send;
     fn push(table: &mut Self::Columns, row: &Self) -> Result<(), TableError>;
     fn append(table: &mut Self::Columns, rows: Self::Columns) -> Result<(), TableError>;
-    fn shrink_to_fit(table: &mut Self::Columns);
+    /// Room for `rows` rows in all (before the parts are appended).
+    fn reserve_rows(table: &mut Self::Columns, rows: usize);
+    /// Room for the rows about to be pushed, at their exact size.
+    fn reserve_for(table: &mut Self::Columns, rows: &[Self]);
 }
 
 impl Tabular for AdUser {
@@ -98,8 +101,11 @@ impl Tabular for AdUser {
     fn append(table: &mut AdUserTable, rows: AdUserTable) -> Result<(), TableError> {
         table.append(rows)
     }
-    fn shrink_to_fit(table: &mut AdUserTable) {
-        table.shrink_to_fit();
+    fn reserve_rows(table: &mut AdUserTable, rows: usize) {
+        table.reserve_rows(rows);
+    }
+    fn reserve_for(table: &mut AdUserTable, rows: &[Self]) {
+        table.reserve_for(rows);
     }
 }
 
@@ -111,8 +117,11 @@ impl Tabular for IidUser {
     fn append(table: &mut IidUserTable, rows: IidUserTable) -> Result<(), TableError> {
         table.append(rows)
     }
-    fn shrink_to_fit(table: &mut IidUserTable) {
-        table.shrink_to_fit();
+    fn reserve_rows(table: &mut IidUserTable, rows: usize) {
+        table.reserve_rows(rows);
+    }
+    fn reserve_for(table: &mut IidUserTable, rows: &[Self]) {
+        table.reserve_for(rows);
     }
 }
 

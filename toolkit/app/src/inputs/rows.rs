@@ -12,6 +12,21 @@ fn join<T>(
     h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
 }
 
+/// How much memory a snapshot's users take (debug level; docs/performance.md's memory
+/// table comes from these lines).
+fn log_table_size(source: &str, bytes: usize, by_column: &[(&'static str, usize)]) {
+    let largest: Vec<String> = by_column
+        .iter()
+        .take(6)
+        .map(|(column, bytes)| format!("{column} {} MiB", bytes >> 20))
+        .collect();
+    tracing::debug!(
+        "{source} users held in {} MiB ({}, …)",
+        bytes >> 20,
+        largest.join(", ")
+    );
+}
+
 /// An AD snapshot's rows as the engine reads them.
 #[derive(Debug, Clone)]
 pub struct AdRows {
@@ -30,6 +45,9 @@ impl AdRows {
             let edges = read_edges(snap);
             (join(users), join(groups), edges)
         });
+        if let Ok(users) = &users {
+            log_table_size("AD", users.heap_bytes(), &users.heap_bytes_by_column());
+        }
         Ok(AdRows {
             manifest: snap.manifest().clone(),
             users: users?,
@@ -69,6 +87,9 @@ impl IidRows {
             let edges = read_edges(snap);
             (join(users), join(groups), edges)
         });
+        if let Ok(users) = &users {
+            log_table_size("IIJ ID", users.heap_bytes(), &users.heap_bytes_by_column());
+        }
         Ok(IidRows {
             users: users?,
             groups: groups?,

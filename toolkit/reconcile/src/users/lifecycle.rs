@@ -184,7 +184,7 @@ fn plan_user(
         return Decision::BLOCKED;
     }
     let ambiguity = match &candidate.outcome.matched {
-        Matched::Ambiguous(why) => Some(why),
+        Matched::Ambiguous(why) => Some(&**why),
         _ => candidate.contested,
     };
     if let Some(why) = ambiguity {
@@ -231,7 +231,7 @@ fn plan_user(
                 return Decision::BLOCKED;
             }
             let recreated = anchor
-                .map(Recreation::Anchor)
+                .map(|change| Recreation::Anchor(*change))
                 .or_else(|| replaced_guid.map(|old_guid| Recreation::History { old_guid }));
             matched_user(
                 plan,

@@ -24,7 +24,8 @@ pub(crate) enum Matched<'a> {
         /// Matched by externalId or downstreamId (not only by userName).
         strong: bool,
     },
-    Ambiguous(Ambiguity<'a>),
+    /// Boxed: rare, and an outcome is kept for every in-scope user.
+    Ambiguous(Box<Ambiguity<'a>>),
 }
 
 /// Why an AD user cannot be matched to one IIJ ID user (worded by `findings::ambiguity`).
@@ -46,6 +47,12 @@ pub(crate) enum Ambiguity<'a> {
     SeveralByUserName(Vec<IidUserView<'a>>),
     /// The IIJ ID user this AD user matched is matched by another AD user too.
     ClaimedByAnother(Option<IidUserView<'a>>),
+}
+
+impl<'a> Matched<'a> {
+    fn ambiguous(why: Ambiguity<'a>) -> Self {
+        Matched::Ambiguous(Box::new(why))
+    }
 }
 
 /// The IIJ ID user the AD user with desired keys `keys` is.
@@ -98,19 +105,19 @@ pub(crate) fn find_match<'a>(base: &IidIndex<'a>, keys: &DesiredKeys) -> Matched
         rows.filter_map(|row| base.user(row)).collect()
     };
     if by_external_id.len() > 1 {
-        return Matched::Ambiguous(Ambiguity::SeveralByExternalId(users(
+        return Matched::ambiguous(Ambiguity::SeveralByExternalId(users(
             &mut by_external_id.iter(),
         )));
     }
     if by_linking_id.len() > 1 {
-        return Matched::Ambiguous(Ambiguity::SeveralByLinkingId(users(
+        return Matched::ambiguous(Ambiguity::SeveralByLinkingId(users(
             &mut by_linking_id.iter(),
         )));
     }
     if let (Some(external), Some(linking)) = (by_external_id.first(), by_linking_id.first())
         && external != linking
     {
-        return Matched::Ambiguous(Ambiguity::ExternalIdVsLinkingId {
+        return Matched::ambiguous(Ambiguity::ExternalIdVsLinkingId {
             by_external_id: base.user(external),
             by_linking_id: base.user(linking),
         });
@@ -121,7 +128,7 @@ pub(crate) fn find_match<'a>(base: &IidIndex<'a>, keys: &DesiredKeys) -> Matched
         .or(by_linking_id.first().map(|row| (row, "downstreamId")));
     if let Some((row, by)) = strong {
         if let Some(other) = by_user_name.iter().find(|&other| other != row) {
-            return Matched::Ambiguous(Ambiguity::KeyVsUserName {
+            return Matched::ambiguous(Ambiguity::KeyVsUserName {
                 by,
                 by_key: base.user(row),
                 by_user_name: base.user(other),
@@ -140,7 +147,7 @@ pub(crate) fn find_match<'a>(base: &IidIndex<'a>, keys: &DesiredKeys) -> Matched
             by: "userName",
             strong: false,
         },
-        _ => Matched::Ambiguous(Ambiguity::SeveralByUserName(users(
+        _ => Matched::ambiguous(Ambiguity::SeveralByUserName(users(
             &mut by_user_name.iter(),
         ))),
     }
@@ -152,7 +159,7 @@ pub(crate) struct MatchOutcome<'a> {
     /// Matched, not pending deletion, and every value already as AD says: nothing to send.
     pub unchanged: bool,
     /// Matched, and its anchor-derived linkage differs: a recreated AD object.
-    pub anchor: Option<AnchorChange>,
+    pub anchor: Option<Box<AnchorChange>>,
 }
 
 impl MatchOutcome<'_> {
@@ -195,7 +202,7 @@ pub(crate) fn match_all<'a>(
                     (ad.users.get(ad_row.index()), base.user(row.raw()))
             {
                 unchanged = !iid.pending_deletion() && inst.mapper.unchanged(user, iid, as_of);
-                anchor = recreated::anchor_change(inst, keys, iid, by);
+                anchor = recreated::anchor_change(inst, keys, iid, by).map(Box::new);
             }
             MatchOutcome {
                 matched,
