@@ -24,11 +24,13 @@ pub enum TableError {
 }
 
 /// A growable byte store a variable-length column keeps its values in.
-trait Buffer: Default + Clone {
+pub trait Buffer: Default + Clone {
     type Slice: ?Sized + 'static;
     fn byte_len(&self) -> usize;
     fn append(&mut self, value: &Self::Slice);
     fn slice(&self, start: usize, end: usize) -> &Self::Slice;
+    fn as_slice(&self) -> &Self::Slice;
+    fn from_slice(value: &Self::Slice) -> Self;
     fn empty() -> &'static Self::Slice;
     fn capacity(&self) -> usize;
     fn reserve_exact(&mut self, additional: usize);
@@ -44,6 +46,12 @@ impl Buffer for String {
     }
     fn slice(&self, start: usize, end: usize) -> &str {
         self.get(start..end).unwrap_or_default()
+    }
+    fn as_slice(&self) -> &str {
+        self
+    }
+    fn from_slice(value: &str) -> String {
+        value.to_owned()
     }
     fn empty() -> &'static str {
         ""
@@ -66,6 +74,12 @@ impl Buffer for Vec<u8> {
     }
     fn slice(&self, start: usize, end: usize) -> &[u8] {
         self.get(start..end).unwrap_or_default()
+    }
+    fn as_slice(&self) -> &[u8] {
+        self
+    }
+    fn from_slice(value: &[u8]) -> Vec<u8> {
+        value.to_vec()
     }
     fn empty() -> &'static [u8] {
         &[]
@@ -213,93 +227,54 @@ impl Column for TextColumn {
     }
 }
 
-/// Nullable text: a text column plus whether each row has a value.
+/// Nullable values: a variable-length column plus whether each row has a value.
 #[derive(Clone, Default)]
-pub struct OptTextColumn {
-    text: Spans<String>,
+pub struct OptionalColumn<B> {
+    values: Spans<B>,
     present: Vec<bool>,
 }
 
-impl Column for OptTextColumn {
-    type Owned = Option<String>;
-    type Ref<'a> = Option<&'a str>;
-    fn get(&self, row: usize) -> Option<&str> {
-        match self.present.get(row) {
-            Some(true) => Some(self.text.get(row)),
-            _ => None,
-        }
-    }
-    fn push(&mut self, value: &Option<String>, column: &'static str) -> Result<(), TableError> {
-        self.text.push(value.as_deref().unwrap_or(""), column)?;
-        self.present.push(value.is_some());
-        Ok(())
-    }
-    fn append(&mut self, other: Self, column: &'static str) -> Result<(), TableError> {
-        self.text.append(other.text, column)?;
-        self.present.extend(other.present);
-        Ok(())
-    }
-    fn heap_bytes(&self) -> usize {
-        self.text.heap_bytes() + self.present.capacity()
-    }
-    fn reserve_rows(&mut self, rows: usize) {
-        self.text.chunks.reserve_exact(rows.div_ceil(CHUNK_ROWS));
-        self.present
-            .reserve_exact(rows.saturating_sub(self.present.len()));
-    }
-    fn reserve_for<'v>(&mut self, upcoming: impl ExactSizeIterator<Item = &'v Option<String>>) {
-        let rows = upcoming.len();
-        let bytes = upcoming.map(|v| v.as_ref().map_or(0, String::len)).sum();
-        self.text.reserve(rows, bytes);
-        self.present.reserve(rows);
-    }
-    fn to_owned_value(value: Option<&str>) -> Option<String> {
-        value.map(str::to_owned)
-    }
-}
-
+/// Nullable text.
+pub type OptTextColumn = OptionalColumn<String>;
 /// Nullable bytes (`mS-DS-ConsistencyGuid`).
-#[derive(Clone, Default)]
-pub struct OptBytesColumn {
-    bytes: Spans<Vec<u8>>,
-    present: Vec<bool>,
-}
+pub type OptBytesColumn = OptionalColumn<Vec<u8>>;
 
-impl Column for OptBytesColumn {
-    type Owned = Option<Vec<u8>>;
-    type Ref<'a> = Option<&'a [u8]>;
-    fn get(&self, row: usize) -> Option<&[u8]> {
+impl<B: Buffer + 'static> Column for OptionalColumn<B> {
+    type Owned = Option<B>;
+    type Ref<'a> = Option<&'a B::Slice>;
+    fn get(&self, row: usize) -> Option<&B::Slice> {
         match self.present.get(row) {
-            Some(true) => Some(self.bytes.get(row)),
+            Some(true) => Some(self.values.get(row)),
             _ => None,
         }
     }
-    fn push(&mut self, value: &Option<Vec<u8>>, column: &'static str) -> Result<(), TableError> {
-        self.bytes.push(value.as_deref().unwrap_or(&[]), column)?;
+    fn push(&mut self, value: &Option<B>, column: &'static str) -> Result<(), TableError> {
+        self.values
+            .push(value.as_ref().map_or(B::empty(), B::as_slice), column)?;
         self.present.push(value.is_some());
         Ok(())
     }
     fn append(&mut self, other: Self, column: &'static str) -> Result<(), TableError> {
-        self.bytes.append(other.bytes, column)?;
+        self.values.append(other.values, column)?;
         self.present.extend(other.present);
         Ok(())
     }
     fn heap_bytes(&self) -> usize {
-        self.bytes.heap_bytes() + self.present.capacity()
+        self.values.heap_bytes() + self.present.capacity()
     }
     fn reserve_rows(&mut self, rows: usize) {
-        self.bytes.chunks.reserve_exact(rows.div_ceil(CHUNK_ROWS));
+        self.values.chunks.reserve_exact(rows.div_ceil(CHUNK_ROWS));
         self.present
             .reserve_exact(rows.saturating_sub(self.present.len()));
     }
-    fn reserve_for<'v>(&mut self, upcoming: impl ExactSizeIterator<Item = &'v Option<Vec<u8>>>) {
+    fn reserve_for<'v>(&mut self, upcoming: impl ExactSizeIterator<Item = &'v Option<B>>) {
         let rows = upcoming.len();
-        let bytes = upcoming.map(|v| v.as_ref().map_or(0, Vec::len)).sum();
-        self.bytes.reserve(rows, bytes);
+        let bytes = upcoming.map(|v| v.as_ref().map_or(0, B::byte_len)).sum();
+        self.values.reserve(rows, bytes);
         self.present.reserve(rows);
     }
-    fn to_owned_value(value: Option<&[u8]>) -> Option<Vec<u8>> {
-        value.map(<[u8]>::to_vec)
+    fn to_owned_value(value: Option<&B::Slice>) -> Option<B> {
+        value.map(B::from_slice)
     }
 }
 
@@ -439,33 +414,31 @@ impl<T: Copy + Default> Column for ValueColumn<T> {
     }
 }
 
-/// GUIDs, read by reference (LDAP filters match a GUID's bytes in place).
+/// GUIDs: a [`ValueColumn`] read by reference (LDAP filters match a GUID's bytes in place).
 #[derive(Clone, Default)]
-pub struct GuidColumn(Vec<Guid>);
+pub struct GuidColumn(ValueColumn<Guid>);
 
 impl Column for GuidColumn {
     type Owned = Guid;
     type Ref<'a> = &'a Guid;
     fn get(&self, row: usize) -> &Guid {
         static NONE: Guid = Guid([0; 16]);
-        self.0.get(row).unwrap_or(&NONE)
+        self.0.0.get(row).unwrap_or(&NONE)
     }
-    fn push(&mut self, value: &Guid, _column: &'static str) -> Result<(), TableError> {
-        self.0.push(*value);
-        Ok(())
+    fn push(&mut self, value: &Guid, column: &'static str) -> Result<(), TableError> {
+        self.0.push(value, column)
     }
-    fn append(&mut self, other: Self, _column: &'static str) -> Result<(), TableError> {
-        self.0.extend(other.0);
-        Ok(())
+    fn append(&mut self, other: Self, column: &'static str) -> Result<(), TableError> {
+        self.0.append(other.0, column)
     }
     fn heap_bytes(&self) -> usize {
-        self.0.capacity() * 16
+        self.0.heap_bytes()
     }
     fn reserve_rows(&mut self, rows: usize) {
-        self.0.reserve_exact(rows.saturating_sub(self.0.len()));
+        self.0.reserve_rows(rows);
     }
     fn reserve_for<'v>(&mut self, upcoming: impl ExactSizeIterator<Item = &'v Guid>) {
-        self.0.reserve(upcoming.len());
+        self.0.reserve_for(upcoming);
     }
     fn to_owned_value(value: &Guid) -> Guid {
         *value

@@ -93,37 +93,29 @@ pub trait Tabular: Record {
     fn reserve_for(table: &mut Self::Columns, rows: &[Self]);
 }
 
-impl Tabular for AdUser {
-    type Columns = AdUserTable;
-    fn push(table: &mut AdUserTable, row: &AdUser) -> Result<(), TableError> {
-        table.push(row)
-    }
-    fn append(table: &mut AdUserTable, rows: AdUserTable) -> Result<(), TableError> {
-        table.append(rows)
-    }
-    fn reserve_rows(table: &mut AdUserTable, rows: usize) {
-        table.reserve_rows(rows);
-    }
-    fn reserve_for(table: &mut AdUserTable, rows: &[Self]) {
-        table.reserve_for(rows);
-    }
+/// A row type and its table: every method is the table's own.
+macro_rules! tabular {
+    ($row:ty => $table:ty) => {
+        impl Tabular for $row {
+            type Columns = $table;
+            fn push(table: &mut $table, row: &$row) -> Result<(), TableError> {
+                table.push(row)
+            }
+            fn append(table: &mut $table, rows: $table) -> Result<(), TableError> {
+                table.append(rows)
+            }
+            fn reserve_rows(table: &mut $table, rows: usize) {
+                table.reserve_rows(rows);
+            }
+            fn reserve_for(table: &mut $table, rows: &[Self]) {
+                table.reserve_for(rows);
+            }
+        }
+    };
 }
 
-impl Tabular for IidUser {
-    type Columns = IidUserTable;
-    fn push(table: &mut IidUserTable, row: &IidUser) -> Result<(), TableError> {
-        table.push(row)
-    }
-    fn append(table: &mut IidUserTable, rows: IidUserTable) -> Result<(), TableError> {
-        table.append(rows)
-    }
-    fn reserve_rows(table: &mut IidUserTable, rows: usize) {
-        table.reserve_rows(rows);
-    }
-    fn reserve_for(table: &mut IidUserTable, rows: &[Self]) {
-        table.reserve_for(rows);
-    }
-}
+tabular!(AdUser => AdUserTable);
+tabular!(IidUser => IidUserTable);
 
 /// Below this many rows a second thread costs more than it saves.
 const PARALLEL_BUILD_ROWS: usize = 4096;
