@@ -5,7 +5,7 @@
 use crate::key::{EdgeRef, Edges, Key};
 use crate::pending::PendingEvidence;
 use dirsnap_model::{IidGroup, IidUserTable, IidUserView, MemberKind};
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, Hash, Hasher};
 
 pub type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
@@ -109,11 +109,6 @@ impl<K: Hash + Eq + Clone> Multi<K> {
         }
     }
 
-    /// No key has more than one row.
-    pub fn is_unique(&self) -> bool {
-        self.more.is_empty()
-    }
-
     /// Keys with more than one row, with all their rows (first one first).
     pub fn duplicates(&self) -> Vec<(&K, Vec<u32>)> {
         self.more
@@ -137,6 +132,142 @@ impl<K: Hash + Eq + Clone> Multi<K> {
             Some(&v) => Hits {
                 first: Some(v & !MORE),
                 more: self.more.get(k).map_or(&[], Vec::as_slice),
+            },
+        }
+    }
+}
+
+/// A user attribute a [`UserKeyIndex`] is keyed by.
+pub trait UserAttribute {
+    type Key<'k>: Hash;
+    /// The user's key (`None`: the user is not indexed).
+    fn of(user: IidUserView<'_>) -> Option<Self::Key<'_>>;
+    fn same(a: &Self::Key<'_>, b: &Self::Key<'_>) -> bool;
+}
+
+/// A user's non-empty externalId.
+pub struct ExternalId;
+impl UserAttribute for ExternalId {
+    type Key<'k> = &'k str;
+    fn of(user: IidUserView<'_>) -> Option<&str> {
+        user.external_id().filter(|e| !e.is_empty())
+    }
+    fn same(a: &&str, b: &&str) -> bool {
+        a == b
+    }
+}
+
+/// A user's non-empty application-linking ID.
+pub struct LinkingId;
+impl UserAttribute for LinkingId {
+    type Key<'k> = &'k str;
+    fn of(user: IidUserView<'_>) -> Option<&str> {
+        user.downstream_id().filter(|d| !d.is_empty())
+    }
+    fn same(a: &&str, b: &&str) -> bool {
+        a == b
+    }
+}
+
+/// A user's userName, compared case-insensitively.
+pub struct UserName;
+impl UserAttribute for UserName {
+    type Key<'k> = Ci<'k>;
+    fn of(user: IidUserView<'_>) -> Option<Ci<'_>> {
+        Some(Ci(user.user_name()))
+    }
+    fn same(a: &Ci<'_>, b: &Ci<'_>) -> bool {
+        a == b
+    }
+}
+
+/// An IIJ ID user attribute → the rows of the users that have it, holding rows only: the key
+/// is read back from the user table when two hashes meet. A `Multi<&str>` holds a 16-byte
+/// string reference beside each row (≈ 50 MB per map at a million users); this holds 4 bytes
+/// (≈ 10 MB). Rows come back in insertion order, as from [`Multi`].
+pub struct UserKeyIndex<'a, A> {
+    users: &'a IidUserTable,
+    hasher: foldhash::fast::RandomState,
+    /// The first row of each key, with [`MORE`] set when it has more.
+    first: hashbrown::HashTable<u32>,
+    /// The further rows of a key, by its first row.
+    more: Map<u32, Vec<u32>>,
+    attribute: std::marker::PhantomData<A>,
+}
+
+impl<'a, A: UserAttribute> UserKeyIndex<'a, A> {
+    /// Every user with a key, in row order.
+    pub fn new(users: &'a IidUserTable) -> Self {
+        let mut index = UserKeyIndex::empty(users);
+        let hasher = &index.hasher;
+        index
+            .first
+            .reserve(users.len(), |&r| Self::hash_of_row(users, hasher, r));
+        for user in users.iter() {
+            if let Some(key) = A::of(user) {
+                index.insert(&key, user.index() as u32);
+            }
+        }
+        index
+    }
+
+    /// An index of nothing (what is left once matching is done).
+    pub fn empty(users: &'a IidUserTable) -> Self {
+        UserKeyIndex {
+            users,
+            hasher: foldhash::fast::RandomState::default(),
+            first: hashbrown::HashTable::new(),
+            more: map_with_capacity(0),
+            attribute: std::marker::PhantomData,
+        }
+    }
+
+    /// The key of `row` (an entry of `first`, [`MORE`] bit and all) equals `key`.
+    fn row_has(&self, row: u32, key: &A::Key<'_>) -> bool {
+        self.users
+            .get((row & !MORE) as usize)
+            .and_then(A::of)
+            .is_some_and(|k| A::same(&k, key))
+    }
+
+    /// The hash of the key of `row`, for the table to move its entries when it grows.
+    fn hash_of_row(users: &IidUserTable, hasher: &foldhash::fast::RandomState, row: u32) -> u64 {
+        users
+            .get((row & !MORE) as usize)
+            .and_then(A::of)
+            .map_or(0, |k| hasher.hash_one(&k))
+    }
+
+    fn insert(&mut self, key: &A::Key<'_>, row: u32) {
+        let hash = self.hasher.hash_one(key);
+        if let Some(first) = self.first.find(hash, |&r| self.row_has(r, key)).copied() {
+            if let Some(entry) = self.first.find_mut(hash, |&r| r == first) {
+                *entry |= MORE;
+            }
+            self.more.entry(first & !MORE).or_default().push(row);
+            return;
+        }
+        let (users, hasher) = (self.users, &self.hasher);
+        self.first
+            .insert_unique(hash, row, |&r| Self::hash_of_row(users, hasher, r));
+    }
+
+    /// No key has more than one row.
+    pub fn is_unique(&self) -> bool {
+        self.more.is_empty()
+    }
+
+    pub fn get(&self, key: &A::Key<'_>) -> Hits<'_> {
+        let hash = self.hasher.hash_one(key);
+        match self.first.find(hash, |&r| self.row_has(r, key)) {
+            None => Hits::default(),
+            Some(&row) if row & MORE == 0 => Hits {
+                first: Some(row),
+                more: &[],
+            },
+            Some(&row) => Hits {
+                first: Some(row & !MORE),
+                more: self.more.get(&(row & !MORE)).map_or(&[], Vec::as_slice),
             },
         }
     }
@@ -397,9 +528,9 @@ pub struct IidIndex<'a> {
     /// Each user's `id` as a key.
     pub user_keys: Vec<Key>,
     pub user_by_key: KeyIndex,
-    pub by_external_id: Multi<&'a str>,
-    pub by_linking_id: Multi<&'a str>,
-    pub by_user_name: Multi<Ci<'a>>,
+    pub by_external_id: UserKeyIndex<'a, ExternalId>,
+    pub by_linking_id: UserKeyIndex<'a, LinkingId>,
+    pub by_user_name: UserKeyIndex<'a, UserName>,
     pub group_by_key: KeyIndex,
     pub group_by_name: Multi<Ci<'a>>,
     /// User members (row indexes) of each group, sorted.
@@ -416,9 +547,9 @@ pub struct IidIndex<'a> {
 struct UserMaps<'a> {
     user_keys: Vec<Key>,
     user_by_key: KeyIndex,
-    by_external_id: Multi<&'a str>,
-    by_linking_id: Multi<&'a str>,
-    by_user_name: Multi<Ci<'a>>,
+    by_external_id: UserKeyIndex<'a, ExternalId>,
+    by_linking_id: UserKeyIndex<'a, LinkingId>,
+    by_user_name: UserKeyIndex<'a, UserName>,
 }
 
 fn user_maps(users: &IidUserTable) -> UserMaps<'_> {
@@ -431,22 +562,11 @@ fn user_maps(users: &IidUserTable) -> UserMaps<'_> {
             for (i, k) in keys.iter().enumerate() {
                 m.insert(k.clone(), i as u32);
             }
-            let mut ext = Multi::with_capacity(n);
-            for (i, u) in users.iter().enumerate() {
-                if let Some(e) = u.external_id().filter(|e| !e.is_empty()) {
-                    ext.insert(e, i as u32);
-                }
-            }
+            let ext = UserKeyIndex::new(users);
             (keys, m, ext)
         });
-        let mut link = Multi::with_capacity(n);
-        let mut names = Multi::with_capacity(n);
-        for (i, u) in users.iter().enumerate() {
-            if let Some(d) = u.downstream_id().filter(|e| !e.is_empty()) {
-                link.insert(d, i as u32);
-            }
-            names.insert(Ci(u.user_name()), i as u32);
-        }
+        let link = UserKeyIndex::new(users);
+        let names = UserKeyIndex::new(users);
         let (keys, m, ext) = keys.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
         ((keys, m), (ext, (link, names)))
     });
@@ -541,9 +661,9 @@ impl<'a> IidIndex<'a> {
     /// Drops the externalId, linking-ID and userName lookups (a few hundred MiB at a million
     /// users) once matching is done; they answer nothing afterwards.
     pub fn release_user_lookups(&mut self) {
-        self.by_external_id = Multi::with_capacity(0);
-        self.by_linking_id = Multi::with_capacity(0);
-        self.by_user_name = Multi::with_capacity(0);
+        self.by_external_id = UserKeyIndex::empty(self.users);
+        self.by_linking_id = UserKeyIndex::empty(self.users);
+        self.by_user_name = UserKeyIndex::empty(self.users);
     }
 
     /// The user members of group `g` (rows, sorted).
@@ -609,6 +729,52 @@ mod tests {
         let d = m.duplicates();
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].1, vec![1, 3, 5]);
+    }
+
+    proptest::proptest! {
+        /// The row-only index answers every lookup as a `Multi` of the same keys does: the
+        /// same rows in the same order, the same uniqueness (externalId exactly, userName
+        /// case-insensitively, empty values not indexed).
+        #[test]
+        fn user_key_index_agrees_with_a_multi(
+            users in proptest::collection::vec(
+                ("[aAbB]{0,2}", proptest::option::of("[xyXY]{0,2}")),
+                0..60,
+            ),
+            probes in proptest::collection::vec("[aAbBxyXY]{0,2}", 0..20),
+        ) {
+            let rows: Vec<dirsnap_model::IidUser> = users
+                .iter()
+                .enumerate()
+                .map(|(i, (name, external))| dirsnap_model::IidUser {
+                    id: format!("id-{i}"),
+                    user_name: name.clone(),
+                    external_id: external.clone(),
+                    ..Default::default()
+                })
+                .collect();
+            let table = IidUserTable::from_rows(&rows).unwrap();
+            let by_external: UserKeyIndex<'_, ExternalId> = UserKeyIndex::new(&table);
+            let by_name: UserKeyIndex<'_, UserName> = UserKeyIndex::new(&table);
+            let mut want_external: Multi<&str> = Multi::with_capacity(0);
+            let mut want_name: Multi<Ci<'_>> = Multi::with_capacity(0);
+            for (row, user) in rows.iter().enumerate() {
+                if let Some(e) = user.external_id.as_deref().filter(|e| !e.is_empty()) {
+                    want_external.insert(e, row as u32);
+                }
+                want_name.insert(Ci(&user.user_name), row as u32);
+            }
+            let all = |hits: Hits<'_>| hits.iter().collect::<Vec<u32>>();
+            for probe in probes.iter().map(String::as_str) {
+                proptest::prop_assert_eq!(
+                    all(by_external.get(&probe)),
+                    all(want_external.get(&probe))
+                );
+                proptest::prop_assert_eq!(all(by_name.get(&Ci(probe))), all(want_name.get(&Ci(probe))));
+            }
+            proptest::prop_assert_eq!(by_external.is_unique(), want_external.duplicates().is_empty());
+            proptest::prop_assert_eq!(by_name.is_unique(), want_name.duplicates().is_empty());
+        }
     }
 
     #[test]
