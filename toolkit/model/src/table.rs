@@ -140,7 +140,8 @@ impl<B: Buffer> Spans<B> {
     /// Room for `rows` more values of `bytes` in all, all in the current chunk (the caller
     /// stops at its end), so filling it never regrows a buffer.
     fn reserve(&mut self, rows: usize, bytes: usize) {
-        if self.len.is_multiple_of(CHUNK_ROWS) {
+        // The chunk the next value goes to, started here if `push` would start it.
+        if self.chunks.len() * CHUNK_ROWS <= self.len {
             self.chunks.push(Chunk::default());
         }
         if let Some(chunk) = self.chunks.last_mut() {
@@ -773,6 +774,24 @@ mod tests {
         table.append(aligned).expect("append");
         let twice: Vec<IidUser> = rows.iter().chain(&rows).cloned().collect();
         assert_eq!(table.to_rows(), twice);
+    }
+
+    #[test]
+    fn reserving_twice_or_for_nothing_starts_no_second_chunk() {
+        let rows: Vec<IidUser> = (0..CHUNK_ROWS + 3).map(iid).collect();
+        let mut table = IidUserTable::new();
+        table.reserve_for(&[]);
+        table.reserve_for(&rows[..10]);
+        for row in &rows[..CHUNK_ROWS] {
+            table.push(row).expect("push");
+        }
+        // On a chunk boundary: an empty batch, then the next one.
+        table.reserve_for(&[]);
+        table.reserve_for(&rows[CHUNK_ROWS..]);
+        for row in &rows[CHUNK_ROWS..] {
+            table.push(row).expect("push");
+        }
+        assert_eq!(table.to_rows(), rows);
     }
 
     #[test]
