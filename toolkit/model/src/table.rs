@@ -14,7 +14,7 @@ use std::fmt;
 
 /// Rows per chunk of a variable-length column: a chunk's offsets are `u32`, so one chunk
 /// holds up to 4 GiB of text however large the table grows.
-const CHUNK_ROWS: usize = 1 << 16;
+pub const CHUNK_ROWS: usize = 1 << 16;
 
 /// Why rows could not be added to a table.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -20,8 +20,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const BATCH_ROWS: usize = 16 * 1024;
-/// Rows per chunk of a user table (`dirsnap_model::table`): the largest batch it is filled from.
-const TABLE_CHUNK_ROWS: usize = 1 << 16;
 
 /// What to decode.
 #[derive(Debug, Clone, Default)]
@@ -252,9 +250,10 @@ impl Snapshot {
         Ok(rows)
     }
 
-    /// Reads the users table column by column ([`Tabular`]): each row group is decoded
-    /// through one reused batch of rows into a table of its own, and the parts are joined
-    /// in file order (moved, not copied). No row keeps a heap block per cell; checksum as
+    /// Reads the users table as the engine holds it ([`Tabular`]): each row group is decoded
+    /// on the pool as one batch of rows (up to a table chunk's rows) and copied into a part
+    /// whose buffers are sized exactly from it; the parts are joined in file order (their
+    /// chunks moved, not copied). No row keeps a heap block per cell; checksum as
     /// [`Snapshot::read_table`].
     pub fn read_user_table<R: Tabular>(
         &self,
@@ -266,7 +265,7 @@ impl Snapshot {
         let largest_group = prepared.plans.iter().map(|(_, rows)| *rows).max();
         prepared.batch_rows = largest_group
             .unwrap_or(BATCH_ROWS)
-            .clamp(1, TABLE_CHUNK_ROWS);
+            .clamp(1, dirsnap_model::table::CHUNK_ROWS);
         let total: usize = prepared.plans.iter().map(|(_, rows)| rows).sum();
         let skip = prepared.skip.clone();
         let parts = self.run(&prepared, |_, reader| {

@@ -7,7 +7,7 @@ use dirsnap_model::{
 };
 use dirsnap_snapshot::{
     Ad, Iid, KindSpec, M365, ReadOptions, Snapshot, SnapshotError, SnapshotMeta, SnapshotWriter,
-    Tables,
+    Tables, Tabular,
 };
 use proptest::prelude::*;
 use std::path::Path;
@@ -131,6 +131,14 @@ fn write_and_read<K: KindSpec>(
     snap.read::<K>(&ReadOptions::default()).unwrap()
 }
 
+/// The users `write_and_read` wrote into `dir`, read as the engine reads them.
+fn user_table<R: Tabular>(dir: &Path, options: &ReadOptions) -> R::Columns {
+    Snapshot::open(dir.join("snap"))
+        .unwrap()
+        .read_user_table::<R>(options)
+        .unwrap()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
@@ -142,6 +150,8 @@ proptest! {
     ) {
         let dir = tempfile::tempdir().unwrap();
         let t = write_and_read::<Ad>(dir.path(), &users, &groups, &memberships);
+        let table = user_table::<AdUser>(dir.path(), &ReadOptions::default());
+        prop_assert_eq!(table.to_rows(), users.clone());
         prop_assert_eq!(t.users, users);
         prop_assert_eq!(t.groups, groups);
         prop_assert_eq!(t.memberships, memberships);
@@ -158,6 +168,8 @@ proptest! {
             ..IidGroup::default()
         }).collect();
         let t = write_and_read::<Iid>(dir.path(), &users, &groups, &memberships);
+        let table = user_table::<IidUser>(dir.path(), &ReadOptions::default());
+        prop_assert_eq!(table.to_rows(), users.clone());
         prop_assert_eq!(t.users, users);
         prop_assert_eq!(t.groups, groups);
         prop_assert_eq!(t.memberships, memberships);
@@ -358,6 +370,19 @@ fn many_rows_across_row_groups_and_threads_round_trip_in_order() {
         t.users == users,
         "rows differ after a parallel write and read"
     );
+    // As the engine reads them: one part per row group, joined across table chunks.
+    let table = user_table::<AdUser>(dir.path(), &ReadOptions::default());
+    assert_eq!(table.len(), users.len());
+    assert!(
+        table.to_rows() == users,
+        "the user table differs from the rows written"
+    );
+    let without_raw = user_table::<AdUser>(dir.path(), &ReadOptions::without_raw());
+    assert_eq!(without_raw.get(149_999).map(|u| u.raw()), Some(""));
+    assert_eq!(
+        without_raw.get(149_999).map(|u| u.dn()),
+        Some("CN=user149999,DC=x")
+    );
 }
 
 /// Overwrites the first bytes of one column's pages in `users.parquet` and re-records the
@@ -444,6 +469,8 @@ fn skip_columns_never_decodes_them() {
         ..ReadOptions::default()
     };
     let t = s.read::<Ad>(&options).unwrap();
+    let table = s.read_user_table::<AdUser>(&options).unwrap();
+    assert_eq!(table.to_rows(), t.users);
     assert_eq!(t.users[0].telephone_number, None);
     assert_eq!(t.users[0].mobile.as_deref(), Some("090-1"));
     assert_eq!(t.users[0].raw, "{}");
