@@ -3,6 +3,8 @@
 //! before anything is read (exit 2, naming both inputs); snapshots taken far apart are a
 //! SNAPSHOT_TIME_GAP warning in the plan.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -55,14 +57,7 @@ fn rewrite_ids(from: &Path, to: &Path) {
 /// The findings with `code` in the plan a reconcile (`o`, which must have written one, exit
 /// 0 or 3) wrote to `out`.
 fn planned_findings(o: &Output, out: &Path, code: &str) -> Vec<serde_json::Value> {
-    assert!(
-        matches!(o.status.code(), Some(0 | 3)),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let plan: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("plan.json")).unwrap()).unwrap();
-    plan["findings"]
+    support::written_plan(o, out)["findings"]
         .as_array()
         .unwrap()
         .iter()

@@ -2,6 +2,8 @@
 //! `dirsnap replay` end to end: the real binary against `dirsnap mock-scim` processes seeded
 //! from the demo IID snapshot; the outcome is judged by reconciling the dumped state again.
 
+mod support;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -87,14 +89,10 @@ fn reconcile(iid: &Path, out: &Path) -> usize {
         .output()
         .unwrap();
     // The demo has blocking findings about objects left alone (exit 3); the plan is written.
-    assert!(
-        matches!(o.status.code(), Some(0 | 3)),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let plan: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("plan.json")).unwrap()).unwrap();
-    plan["actions"].as_array().unwrap().len()
+    support::written_plan(&o, out)["actions"]
+        .as_array()
+        .unwrap()
+        .len()
 }
 
 fn replay(plan: &Path, url: &str, token: &str, extra: &[&str]) -> Output {

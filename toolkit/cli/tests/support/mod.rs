@@ -3,7 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub fn root() -> PathBuf {
@@ -11,6 +11,19 @@ pub fn root() -> PathBuf {
 }
 
 /// The venv's python (DIRSNAP_TEST_PYTHON overrides).
+/// The `plan.json` a command `o` wrote to `dir`; `o` must have written a plan: exit 0, or 3
+/// for blocking findings (its output is shown otherwise).
+pub fn written_plan(o: &Output, dir: &Path) -> serde_json::Value {
+    assert!(
+        matches!(o.status.code(), Some(0 | 3)),
+        "exit {:?}\n{}{}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_str(&std::fs::read_to_string(dir.join("plan.json")).unwrap()).unwrap()
+}
+
 pub fn python() -> PathBuf {
     std::env::var_os("DIRSNAP_TEST_PYTHON")
         .map(PathBuf::from)
