@@ -519,12 +519,6 @@ macro_rules! user_table {
                 Ok(())
             }
 
-            /// Bytes of heap the table holds, and the largest columns' shares of it
-            /// (for the timing lines).
-            pub fn heap_bytes(&self) -> usize {
-                0 $( + self.$field.heap_bytes() )*
-            }
-
             /// Each column's bytes of heap, largest first.
             pub fn heap_bytes_by_column(&self) -> Vec<(&'static str, usize)> {
                 let mut columns = vec![$( (stringify!($field), self.$field.heap_bytes()), )*];
@@ -614,13 +608,6 @@ macro_rules! user_table {
         impl fmt::Debug for $table {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.debug_list().entries(self.iter()).finish()
-            }
-        }
-
-        /// Two views are the same row when they show the same values.
-        impl PartialEq for $view<'_> {
-            fn eq(&self, other: &Self) -> bool {
-                self.to_row() == other.to_row()
             }
         }
     };

@@ -149,15 +149,7 @@ impl Column for OptStr {
         check_type(name, array, &Self::data_type())?;
         let a = array.as_string::<i32>();
         for (row, slot) in slots.enumerate() {
-            if a.is_null(row) {
-                *slot = None;
-            } else {
-                // A slot reused from the previous batch keeps its allocation.
-                match slot {
-                    Some(text) => a.value(row).clone_into(text),
-                    None => *slot = Some(a.value(row).to_owned()),
-                }
-            }
+            *slot = (!a.is_null(row)).then(|| a.value(row).to_string());
         }
         Ok(())
     }

@@ -14,7 +14,8 @@ fn join<T>(
 
 /// How much memory a snapshot's users take (debug level; docs/performance.md's memory
 /// table comes from these lines).
-fn log_table_size(source: &str, bytes: usize, by_column: &[(&'static str, usize)]) {
+fn log_table_size(source: &str, by_column: &[(&'static str, usize)]) {
+    let bytes: usize = by_column.iter().map(|(_, bytes)| bytes).sum();
     let largest: Vec<String> = by_column
         .iter()
         .take(6)
@@ -46,7 +47,7 @@ impl AdRows {
             (join(users), join(groups), edges)
         });
         if let Ok(users) = &users {
-            log_table_size("AD", users.heap_bytes(), &users.heap_bytes_by_column());
+            log_table_size("AD", &users.heap_bytes_by_column());
         }
         Ok(AdRows {
             manifest: snap.manifest().clone(),
@@ -88,7 +89,7 @@ impl IidRows {
             (join(users), join(groups), edges)
         });
         if let Ok(users) = &users {
-            log_table_size("IIJ ID", users.heap_bytes(), &users.heap_bytes_by_column());
+            log_table_size("IIJ ID", &users.heap_bytes_by_column());
         }
         Ok(IidRows {
             users: users?,
